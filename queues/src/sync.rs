@@ -1,0 +1,62 @@
+//! The one place that chooses between `std` and `loom` primitives.
+//!
+//! Under `--cfg loom` every atomic, cell and spin-wait goes through loom so
+//! the model checker sees each access; otherwise these are the `std` types
+//! with no overhead. The ring code is written once against this module.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::Arc;
+
+/// Tells the scheduler (or loom) that this thread waits for another one.
+///
+/// Used in the MPMC ring while a thread waits for an earlier enqueuer or
+/// dequeuer to publish its tail. On a small machine that earlier thread may
+/// have been preempted, so after a short spin we yield the CPU to it.
+#[inline]
+pub(crate) fn wait_step(spins: &mut u32) {
+    #[cfg(loom)]
+    {
+        let _ = spins;
+        loom::thread::yield_now();
+    }
+    #[cfg(not(loom))]
+    {
+        if *spins < 64 {
+            *spins += 1;
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// A cell whose contents are shared between threads under the rules of the
+/// ring that owns it. Mirrors loom's `UnsafeCell` API so one body of code
+/// serves both builds.
+#[cfg(not(loom))]
+#[derive(Debug)]
+#[repr(transparent)]
+pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(core::cell::UnsafeCell::new(value))
+    }
+
+    /// Runs `f` with a mutable raw pointer to the contents.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
