@@ -1,0 +1,229 @@
+//! Per-core caches (DPDK's per-lcore mempool cache): a worker allocates and
+//! frees through its own cache and touches the shared ring only to refill
+//! `cache_size` frames at a time or to spill back down to `cache_size` when
+//! it holds more than the flush threshold.
+
+use std::fmt;
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
+
+use crate::error::{AllocError, PoolError};
+use crate::netbuf::NetBuf;
+use crate::pool::{Inner, Pool};
+
+/// A cache of free frames owned by one thread. `Send` (hand it to the
+/// worker that will use it), not `Sync`. Dropping it returns its frames.
+///
+/// # Examples
+/// ```
+/// use strata_pools::{Pool, PoolConfig};
+/// let pool = Pool::new(PoolConfig { frames: 1024, cache_size: 64, cache_flush_threshold: 96,
+///                                   ..PoolConfig::named("worker") })?;
+/// let mut cache = pool.cache()?;
+/// let mut burst = Vec::with_capacity(32);
+/// cache.alloc_bulk(32, &mut burst)?;
+/// cache.free_all(&mut burst);
+/// assert_eq!(pool.stats().free, 1024);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct PoolCache {
+    pool: Pool,
+    /// Free frame indices held here; used as a stack (hot frames reused first).
+    frames: Vec<u32>,
+    slot: usize,
+    size: usize,
+    flush: usize,
+}
+
+impl fmt::Debug for PoolCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolCache")
+            .field("pool", &self.pool.name())
+            .field("held", &self.frames.len())
+            .finish()
+    }
+}
+
+impl PoolCache {
+    pub(crate) fn new(pool: Pool) -> Result<Self, PoolError> {
+        let inner = pool.inner();
+        if inner.cache_size == 0 {
+            return Err(PoolError::Config(format!(
+                "pool '{}' has caches disabled (cache_size 0)",
+                inner.name()
+            )));
+        }
+        let slot = inner.claim_cache_slot().ok_or_else(|| {
+            PoolError::Config(format!(
+                "pool '{}' already has {} caches",
+                inner.name(),
+                crate::pool::MAX_CACHES
+            ))
+        })?;
+        let (size, flush) = (inner.cache_size, inner.flush_threshold);
+        Ok(Self { frames: Vec::with_capacity(flush + 64), pool, slot, size, flush })
+    }
+
+    #[inline(always)]
+    fn inner(&self) -> &Inner {
+        self.pool.inner()
+    }
+
+    #[inline(always)]
+    fn publish_len(&self) {
+        // Relaxed: a statistic with one writer (this cache).
+        self.inner().cache_lens[self.slot].store(self.frames.len(), Ordering::Relaxed);
+    }
+
+    /// Refills from the shared ring so that at least `want` frames are held
+    /// (up to `size + want`); returns whether it got them.
+    #[cold]
+    fn refill(&mut self, want: usize) -> bool {
+        let target = self.size + want;
+        let have = self.frames.len();
+        let inner = self.pool.inner();
+        inner.free.pop_burst(&mut self.frames, target - have);
+        self.publish_len();
+        inner.note_free();
+        self.frames.len() >= want
+    }
+
+    /// Spills frames down to `size`.
+    #[cold]
+    fn spill(&mut self) {
+        let keep = self.size;
+        self.pool.inner().put_frames(&self.frames[keep..]);
+        self.frames.truncate(keep);
+    }
+
+    /// Allocates one buffer.
+    ///
+    /// # Errors
+    /// [`AllocError`] when neither the cache nor the shared ring has a frame.
+    #[inline]
+    pub fn alloc(&mut self) -> Result<NetBuf, AllocError> {
+        if self.frames.is_empty() && !self.refill(1) {
+            self.inner().count_failure(1);
+            return Err(AllocError);
+        }
+        let frame = self.frames.pop().ok_or(AllocError)?;
+        self.publish_len();
+        Ok(self.inner().make_buf(frame))
+    }
+
+    /// Allocates exactly `n` buffers onto `out`, or none.
+    ///
+    /// # Errors
+    /// [`AllocError`] when fewer than `n` frames are free (counted as `n` failures).
+    #[inline]
+    pub fn alloc_bulk(&mut self, n: usize, out: &mut Vec<NetBuf>) -> Result<(), AllocError> {
+        if self.frames.len() < n && !self.refill(n) {
+            self.inner().count_failure(n);
+            return Err(AllocError);
+        }
+        self.take(n, out);
+        Ok(())
+    }
+
+    /// Allocates up to `n` buffers onto `out`; returns how many.
+    #[inline]
+    pub fn alloc_burst(&mut self, n: usize, out: &mut Vec<NetBuf>) -> usize {
+        if self.frames.len() < n {
+            self.refill(n);
+        }
+        let k = n.min(self.frames.len());
+        if k < n {
+            self.inner().count_failure(n - k);
+        }
+        self.take(k, out);
+        k
+    }
+
+    #[inline(always)]
+    fn take(&mut self, n: usize, out: &mut Vec<NetBuf>) {
+        let start = self.frames.len() - n;
+        out.reserve(n);
+        let inner = self.pool.inner();
+        for &frame in &self.frames[start..] {
+            out.push(inner.make_buf(frame));
+        }
+        self.frames.truncate(start);
+        self.publish_len();
+    }
+
+    /// Frees one buffer (and its chain) into this cache; frames of other
+    /// pools go to their own pool.
+    #[inline]
+    pub fn free(&mut self, buf: NetBuf) {
+        let ours: NonNull<Inner> = NonNull::from(self.pool.inner());
+        let frames = &mut self.frames;
+        buf.dismantle(|pool, frame| {
+            if pool == ours {
+                frames.push(frame);
+            } else {
+                other_pool_home(pool, frame);
+            }
+        });
+        if self.frames.len() > self.flush {
+            self.spill();
+        }
+        self.publish_len();
+    }
+
+    /// Frees every buffer in `bufs` (leaving it empty, capacity kept).
+    #[inline]
+    pub fn free_all(&mut self, bufs: &mut Vec<NetBuf>) {
+        let ours: NonNull<Inner> = NonNull::from(self.pool.inner());
+        for buf in bufs.drain(..) {
+            let frames = &mut self.frames;
+            buf.dismantle(|pool, frame| {
+                if pool == ours {
+                    frames.push(frame);
+                } else {
+                    other_pool_home(pool, frame);
+                }
+            });
+        }
+        if self.frames.len() > self.flush {
+            self.spill();
+        }
+        self.publish_len();
+    }
+
+    /// Frames held by this cache.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Whether the cache holds no frame.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Returns every held frame to the shared ring.
+    pub fn flush(&mut self) {
+        self.pool.inner().put_frames(&self.frames);
+        self.frames.clear();
+        self.publish_len();
+    }
+
+    /// The pool behind this cache.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+}
+
+/// Sends a frame of another pool home.
+fn other_pool_home(pool: NonNull<Inner>, frame: u32) {
+    // SAFETY: `pool` came from a live `NetBuf` of that pool; a pool's
+    // `Inner` outlives every frame that is out (see `Owner::drop`).
+    let inner = unsafe { pool.as_ref() };
+    inner.put_frames(&[frame]);
+}
+
+impl Drop for PoolCache {
+    fn drop(&mut self) {
+        self.flush();
+        self.pool.inner().release_cache_slot(self.slot);
+    }
+}

@@ -1,0 +1,405 @@
+//! The pool: a region of frames, a reference count per frame, and a
+//! lock-free shared free ring (an [`MpmcRing`] of frame indices) that
+//! per-core caches ([`PoolCache`]) sit in front of.
+//!
+//! Frame ownership is the rule everything rests on: a frame index is, at
+//! any moment, either in the free ring, in exactly one cache, or owned by
+//! the set of [`NetBuf`] handles that share it (its reference count). Only
+//! the owner touches a frame's bytes.
+
+use std::fmt;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use strata_queues::{CachePadded, MpmcRing};
+
+use crate::cache::PoolCache;
+use crate::config::PoolConfig;
+use crate::error::{AllocError, PoolError};
+use crate::netbuf::NetBuf;
+use crate::region::Region;
+
+/// The most per-core caches one pool tracks.
+pub const MAX_CACHES: usize = 64;
+
+/// A snapshot of a pool's counters (the `pools` entries of the stats JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolStats {
+    /// The pool's name.
+    pub name: String,
+    /// Frames in the pool.
+    pub capacity: usize,
+    /// Frames not held by any buffer (in the shared ring or in caches).
+    pub free: usize,
+    /// The lowest `free` seen, sampled whenever an allocation reached the
+    /// shared ring (every uncached allocation, every cache refill).
+    pub min_free: usize,
+    /// Allocations refused because no frame was free.
+    pub alloc_failures: u64,
+    /// Bytes per frame.
+    pub frame_size: usize,
+    /// Whether the region is on huge pages.
+    pub huge_pages: bool,
+}
+
+/// Everything a `NetBuf` reaches through its pool pointer.
+pub(crate) struct Inner {
+    pub(crate) region: Region,
+    pub(crate) frame_shift: u32,
+    pub(crate) frame_size: usize,
+    pub(crate) frames: usize,
+    pub(crate) headroom: usize,
+    /// Per-frame reference count; meaningful only while a frame is out.
+    pub(crate) refcnt: Box<[AtomicU32]>,
+    /// Free frame indices.
+    pub(crate) free: MpmcRing<u32>,
+    pub(crate) cache_size: usize,
+    pub(crate) flush_threshold: usize,
+    /// Frames held by each registered cache (each written by its cache only).
+    pub(crate) cache_lens: Box<[CachePadded<AtomicUsize>]>,
+    /// Which `cache_lens` slots are taken.
+    cache_slots: AtomicU64,
+    alloc_failures: CachePadded<AtomicU64>,
+    min_free: AtomicUsize,
+    name: String,
+}
+
+impl Inner {
+    /// The first byte of frame `frame`.
+    #[inline(always)]
+    pub(crate) fn frame_ptr(&self, frame: u32) -> *mut u8 {
+        debug_assert!((frame as usize) < self.frames);
+        // SAFETY: `frame < frames`, so the offset lies inside the region.
+        unsafe { self.region.base().add((frame as usize) << self.frame_shift) }
+    }
+
+    #[cold]
+    pub(crate) fn count_failure(&self, n: usize) {
+        // Relaxed: a statistic.
+        self.alloc_failures.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Frames held in caches right now.
+    fn cached_frames(&self) -> usize {
+        // Relaxed: statistics, each slot has one writer.
+        let mut bits = self.cache_slots.load(Ordering::Relaxed);
+        let mut sum = 0;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            sum += self.cache_lens[i].load(Ordering::Relaxed);
+            bits &= bits - 1;
+        }
+        sum
+    }
+
+    pub(crate) fn free_frames(&self) -> usize {
+        (self.free.len() + self.cached_frames()).min(self.frames)
+    }
+
+    /// Samples the low-water mark after an allocation reached the ring.
+    #[inline]
+    pub(crate) fn note_free(&self) {
+        let now = self.free_frames();
+        // Relaxed: a statistic; load first so the usual case writes nothing.
+        if now < self.min_free.load(Ordering::Relaxed) {
+            self.min_free.fetch_min(now, Ordering::Relaxed);
+        }
+    }
+
+    /// Turns a frame just taken from the free ring or a cache into a handle.
+    #[inline(always)]
+    pub(crate) fn make_buf(&self, frame: u32) -> NetBuf {
+        // Relaxed: the frame came to us through the free ring (Acquire in its
+        // dequeue) or our own cache, so nobody else can see this counter.
+        self.refcnt[frame as usize].store(1, Ordering::Relaxed);
+        NetBuf::from_frame(NonNull::from(self), frame, self.headroom as u16)
+    }
+
+    /// Takes one frame straight from the shared ring.
+    pub(crate) fn alloc_direct(&self) -> Result<NetBuf, AllocError> {
+        match self.free.pop() {
+            Some(frame) => {
+                self.note_free();
+                Ok(self.make_buf(frame))
+            }
+            None => {
+                self.count_failure(1);
+                Err(AllocError)
+            }
+        }
+    }
+
+    /// Returns frames whose last handle is gone to the shared ring.
+    #[inline]
+    pub(crate) fn put_frames(&self, frames: &[u32]) {
+        let k = self.free.push_burst_copy(frames);
+        // The ring has a slot for every frame of the pool, so a frame coming
+        // home always fits; anything else is a double free.
+        assert_eq!(k, frames.len(), "strata-pools: frame returned twice to pool '{}'", self.name);
+    }
+
+    pub(crate) fn claim_cache_slot(&self) -> Option<usize> {
+        // Relaxed on the load; AcqRel on the CAS so a slot's previous
+        // owner's last length store is ordered before our first one.
+        let mut bits = self.cache_slots.load(Ordering::Relaxed);
+        loop {
+            let i = (!bits).trailing_zeros() as usize;
+            if i >= MAX_CACHES {
+                return None;
+            }
+            match self.cache_slots.compare_exchange(
+                bits,
+                bits | (1 << i),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(i),
+                Err(now) => bits = now,
+            }
+        }
+    }
+
+    pub(crate) fn release_cache_slot(&self, slot: usize) {
+        // Relaxed: statistic; Release on the bit clear so the zero is
+        // ordered before the slot can be claimed again.
+        self.cache_lens[slot].store(0, Ordering::Relaxed);
+        self.cache_slots.fetch_and(!(1u64 << slot), Ordering::Release);
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Owns the `Inner` and decides, when the last `Pool` handle goes, whether
+/// the memory can be released.
+struct Owner {
+    inner: NonNull<Inner>,
+}
+
+// SAFETY: `Inner` is shared by reference only; all its mutable state is
+// atomics, the free ring, or frames governed by ownership.
+unsafe impl Send for Owner {}
+// SAFETY: as above.
+unsafe impl Sync for Owner {}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        // SAFETY: `inner` came from `Box::into_raw` and is only freed here.
+        let inner = unsafe { self.inner.as_ref() };
+        // Every cache holds a `Pool`, so all caches are gone and flushed; a
+        // frame not in the ring is held by a `NetBuf` that may still be used.
+        let home = inner.free.len();
+        if home == inner.frames {
+            // SAFETY: no cache and no `NetBuf` can reach `inner` any more
+            // (every frame is home, and handles exist only for frames that
+            // are out), and this is the last `Pool`.
+            drop(unsafe { Box::from_raw(self.inner.as_ptr()) });
+        } else {
+            // Buffers outlive their pool: keep the memory so they stay valid
+            // (their drop puts the frames into this leaked ring). A bounded,
+            // one-time leak instead of a dangling pointer.
+            eprintln!(
+                "strata-pools: pool '{}' dropped with {} of {} frames still in use; \
+                 its memory is kept for them",
+                inner.name(),
+                inner.frames - home,
+                inner.frames
+            );
+        }
+    }
+}
+
+/// A pool of packet buffers. Cheap to clone (an `Arc`); `Send + Sync`.
+///
+/// # Examples
+/// ```
+/// use strata_pools::{Pool, PoolConfig};
+/// let pool = Pool::new(PoolConfig { frames: 64, cache_size: 16, ..PoolConfig::named("rx") })?;
+/// let mut buf = pool.alloc()?;
+/// buf.put(&[0xaa; 64])?;                  // payload
+/// buf.push(14)?.copy_from_slice(&[0; 14]); // a header, in the headroom
+/// assert_eq!(buf.len(), 78);
+/// drop(buf);                               // the frame goes home
+/// assert_eq!(pool.stats().free, 64);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Pool {
+    owner: Arc<Owner>,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool").field("stats", &self.stats()).finish()
+    }
+}
+
+impl Pool {
+    /// Maps the region and puts every frame in the free ring.
+    ///
+    /// # Errors
+    /// [`PoolError::Config`] for a bad configuration (the message names the
+    /// value), [`PoolError::Map`] if the system refuses the memory.
+    pub fn new(config: PoolConfig) -> Result<Self, PoolError> {
+        config.validate()?;
+        let region = Region::map(&config)?;
+        let ring_cap = config.frames.next_power_of_two();
+        let free = MpmcRing::new(ring_cap)
+            .map_err(|e| PoolError::Config(format!("free ring: {e}")))?;
+        let all: Vec<u32> = (0..config.frames as u32).collect();
+        for chunk in all.chunks(4096) {
+            let k = free.push_bulk_copy(chunk);
+            debug_assert_eq!(k, chunk.len());
+        }
+        let inner = Box::new(Inner {
+            region,
+            frame_shift: config.frame_size.trailing_zeros(),
+            frame_size: config.frame_size,
+            frames: config.frames,
+            headroom: config.headroom,
+            refcnt: (0..config.frames).map(|_| AtomicU32::new(0)).collect(),
+            free,
+            cache_size: config.cache_size,
+            flush_threshold: config.cache_flush_threshold,
+            cache_lens: (0..MAX_CACHES).map(|_| CachePadded::new(AtomicUsize::new(0))).collect(),
+            cache_slots: AtomicU64::new(0),
+            alloc_failures: CachePadded::new(AtomicU64::new(0)),
+            min_free: AtomicUsize::new(config.frames),
+            name: config.name,
+        });
+        let inner = NonNull::from(Box::leak(inner));
+        Ok(Self { owner: Arc::new(Owner { inner }) })
+    }
+
+    #[inline(always)]
+    pub(crate) fn inner(&self) -> &Inner {
+        // SAFETY: `Owner` frees `inner` only when the last `Pool` is dropped,
+        // and `self` is a `Pool`.
+        unsafe { self.owner.inner.as_ref() }
+    }
+
+    /// Whether `buf` came from this pool.
+    pub fn owns(&self, buf: &NetBuf) -> bool {
+        buf.pool_ptr() == self.owner.inner
+    }
+
+    /// Allocates one buffer straight from the shared ring (no cache).
+    ///
+    /// # Errors
+    /// [`AllocError`] when no frame is free (counted).
+    #[inline]
+    pub fn alloc(&self) -> Result<NetBuf, AllocError> {
+        self.inner().alloc_direct()
+    }
+
+    /// Allocates exactly `n` buffers onto `out`, or none (DPDK's
+    /// `rte_mempool_get_bulk`), straight from the shared ring.
+    ///
+    /// # Errors
+    /// [`AllocError`] when fewer than `n` frames are free (counted as `n` failures).
+    pub fn alloc_bulk(&self, n: usize, out: &mut Vec<NetBuf>) -> Result<(), AllocError> {
+        let inner = self.inner();
+        let mut frames = [0u32; 64];
+        let mut left = n;
+        // Bulks above 64 are claimed in one all-or-nothing step through a Vec.
+        if n > frames.len() {
+            let mut v = Vec::with_capacity(n);
+            if inner.free.pop_bulk(&mut v, n) == 0 {
+                inner.count_failure(n);
+                return Err(AllocError);
+            }
+            inner.note_free();
+            out.extend(v.into_iter().map(|f| inner.make_buf(f)));
+            return Ok(());
+        }
+        if inner.free.pop_bulk_copy(&mut frames[..n]) == 0 && n > 0 {
+            inner.count_failure(n);
+            return Err(AllocError);
+        }
+        inner.note_free();
+        out.reserve(n);
+        for &f in &frames[..n] {
+            out.push(inner.make_buf(f));
+            left -= 1;
+        }
+        debug_assert_eq!(left, 0);
+        Ok(())
+    }
+
+    /// Allocates up to `n` buffers onto `out`; returns how many (DPDK's
+    /// burst semantics). Shortfalls are counted as failures.
+    pub fn alloc_burst(&self, n: usize, out: &mut Vec<NetBuf>) -> usize {
+        let inner = self.inner();
+        let mut frames = [0u32; 64];
+        let mut done = 0;
+        while done < n {
+            let want = (n - done).min(frames.len());
+            let k = inner.free.pop_burst_copy(&mut frames[..want]);
+            out.extend(frames[..k].iter().map(|&f| inner.make_buf(f)));
+            done += k;
+            if k < want {
+                break;
+            }
+        }
+        if done > 0 {
+            inner.note_free();
+        }
+        if done < n {
+            inner.count_failure(n - done);
+        }
+        done
+    }
+
+    /// A per-core cache in front of this pool (one per worker thread).
+    ///
+    /// # Errors
+    /// [`PoolError::Config`] if caches are disabled (`cache_size == 0`) or
+    /// [`MAX_CACHES`] caches already exist.
+    pub fn cache(&self) -> Result<PoolCache, PoolError> {
+        PoolCache::new(self.clone())
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> PoolStats {
+        let inner = self.inner();
+        PoolStats {
+            name: inner.name.clone(),
+            capacity: inner.frames,
+            free: inner.free_frames(),
+            // Relaxed: statistics.
+            min_free: inner.min_free.load(Ordering::Relaxed),
+            alloc_failures: inner.alloc_failures.load(Ordering::Relaxed),
+            frame_size: inner.frame_size,
+            huge_pages: inner.region.is_huge(),
+        }
+    }
+
+    /// Frames in the pool.
+    pub fn capacity(&self) -> usize {
+        self.inner().frames
+    }
+
+    /// Bytes per frame.
+    pub fn frame_size(&self) -> usize {
+        self.inner().frame_size
+    }
+
+    /// Headroom of a new buffer.
+    pub fn headroom(&self) -> usize {
+        self.inner().headroom
+    }
+
+    /// The region's base address and length, for registering it with a
+    /// device (the AF_XDP UMEM). Frame `i` starts at `base + i * frame_size`.
+    pub fn region(&self) -> (*mut u8, usize) {
+        let r = &self.inner().region;
+        (r.base(), r.len())
+    }
+
+    /// The pool's name.
+    pub fn name(&self) -> &str {
+        self.inner().name()
+    }
+}

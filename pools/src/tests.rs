@@ -1,0 +1,263 @@
+//! Unit tests of pools, buffers and caches together (they share fixtures).
+
+use crate::*;
+
+fn pool(frames: usize) -> Pool {
+    Pool::new(PoolConfig {
+        frames,
+        cache_size: 8.min(frames),
+        cache_flush_threshold: 12,
+        huge_pages: HugePages::Never,
+        ..PoolConfig::named("test")
+    })
+    .unwrap()
+}
+
+#[test]
+fn frames_are_aligned_offsets_in_one_page_aligned_region() {
+    let p = pool(16);
+    let (base, len) = p.region();
+    assert_eq!(base as usize % 4096, 0);
+    assert_eq!(len, 16 * 2048);
+    let bufs: Vec<NetBuf> = (0..16).map(|_| p.alloc().unwrap()).collect();
+    let mut frames: Vec<u32> = bufs.iter().map(NetBuf::frame_index).collect();
+    frames.sort_unstable();
+    assert_eq!(frames, (0..16).collect::<Vec<_>>());
+    for b in &bufs {
+        assert_eq!(b.region_offset(), u64::from(b.frame_index()) * 2048 + 128);
+        assert_eq!(b.data().as_ptr() as usize, base as usize + b.region_offset() as usize);
+        assert_eq!((b.data().as_ptr() as usize - 128) % 2048, 0);
+    }
+}
+
+#[test]
+fn headroom_and_tailroom() {
+    let p = pool(4);
+    let mut b = p.alloc().unwrap();
+    assert_eq!((b.headroom(), b.len(), b.tailroom()), (128, 0, 2048 - 128));
+    b.put(b"payload").unwrap();
+    b.push(4).unwrap().copy_from_slice(b"HDR:");
+    assert_eq!(b.data(), b"HDR:payload");
+    b.pull(4).unwrap();
+    assert_eq!(b.data(), b"payload");
+    b.truncate(3);
+    assert_eq!(b.data(), b"pay");
+    assert_eq!(b.push(200).unwrap_err(), BufError::NoHeadroom { wanted: 200, available: 128 });
+    assert!(matches!(b.extend(5000), Err(BufError::NoTailroom { .. })));
+    assert_eq!(b.pull(4).unwrap_err(), BufError::TooShort { wanted: 4, available: 3 });
+    b.data_mut().unwrap()[0] = b'P';
+    assert_eq!(b.data(), b"Pay");
+    // The whole frame can be filled and no more.
+    let mut c = p.alloc().unwrap();
+    c.push(128).unwrap();
+    c.extend(2048 - 128).unwrap();
+    assert_eq!(c.len(), 2048);
+    assert!(c.push(1).is_err() && c.extend(1).is_err());
+}
+
+#[test]
+fn exhaustion_is_an_error_and_counted() {
+    let p = pool(2);
+    let a = p.alloc().unwrap();
+    let b = p.alloc().unwrap();
+    assert_eq!(p.alloc().unwrap_err(), AllocError);
+    let mut v = Vec::new();
+    assert!(p.alloc_bulk(2, &mut v).is_err());
+    assert!(v.is_empty());
+    assert_eq!(p.alloc_burst(3, &mut v), 0);
+    let s = p.stats();
+    assert_eq!((s.free, s.min_free, s.alloc_failures), (0, 0, 6));
+    drop((a, b));
+    assert_eq!(p.alloc_burst(3, &mut v), 2);
+    assert_eq!(p.stats().alloc_failures, 7);
+    v.clear();
+    assert_eq!(p.stats().free, 2);
+}
+
+#[test]
+fn clones_share_and_writes_need_uniqueness() {
+    let p = pool(4);
+    let mut a = p.alloc().unwrap();
+    a.put(b"hello").unwrap();
+    let mut b = a.clone();
+    assert_eq!(p.stats().free, 3, "a clone takes no frame");
+    assert!(!a.is_unique());
+    assert_eq!(a.data_mut().unwrap_err(), BufError::Shared);
+    assert_eq!(b.push(1).unwrap_err(), BufError::Shared);
+    assert_eq!(b.put(b"!").unwrap_err(), BufError::Shared);
+    // Views may differ without writing.
+    b.pull(1).unwrap();
+    assert_eq!((a.data(), b.data()), (&b"hello"[..], &b"ello"[..]));
+    // Copy-on-write leaves the clone untouched.
+    b.make_unique().unwrap();
+    b.data_mut().unwrap()[0] = b'E';
+    assert_eq!((a.data(), b.data()), (&b"hello"[..], &b"Ello"[..]));
+    assert!(a.is_unique() && b.is_unique());
+    assert_eq!(p.stats().free, 2);
+    drop(a);
+    drop(b);
+    assert_eq!(p.stats().free, 4);
+}
+
+#[test]
+fn make_unique_fails_cleanly_when_exhausted() {
+    let p = pool(1);
+    let mut a = p.alloc().unwrap();
+    a.put(b"x").unwrap();
+    let b = a.clone();
+    assert_eq!(a.make_unique().unwrap_err(), BufError::Alloc(AllocError));
+    assert_eq!(a.data(), b"x");
+    drop((a, b));
+    assert_eq!(p.stats().free, 1);
+}
+
+#[test]
+fn chains_iterate_copy_and_pull_up() {
+    let p = pool(8);
+    let mut head = p.alloc().unwrap();
+    head.put(b"ab").unwrap();
+    for part in [&b"cde"[..], b"", b"fghij"] {
+        let mut f = p.alloc().unwrap();
+        f.put(part).unwrap();
+        head.append(f);
+    }
+    assert_eq!(head.fragment_count(), 4);
+    assert_eq!(head.total_len(), 10);
+    let joined: Vec<u8> = head.slices().flatten().copied().collect();
+    assert_eq!(joined, b"abcdefghij");
+    let mut out = [0u8; 6];
+    assert_eq!(head.copy_to(&mut out), 6);
+    assert_eq!(&out, b"abcdef");
+    let mut big = [0u8; 32];
+    assert_eq!(head.copy_to(&mut big), 10);
+    // A zero-copy clone of the whole chain.
+    let clone = head.clone();
+    assert_eq!(p.stats().free, 4);
+    assert_eq!(head.pullup(6).unwrap(), b"abcdef");
+    assert_eq!(head.total_len(), 10);
+    assert_eq!(head.fragment_count(), 2, "emptied fragments are dropped");
+    assert_eq!(clone.slices().flatten().copied().collect::<Vec<u8>>(), b"abcdefghij");
+    assert!(matches!(head.pullup(11), Err(BufError::TooShort { wanted: 11, available: 10 })));
+    drop(clone);
+    drop(head);
+    assert_eq!(p.stats().free, 8);
+}
+
+#[test]
+fn a_long_chain_drops_without_recursion() {
+    let p = Pool::new(PoolConfig {
+        frames: 100_000,
+        frame_size: 512,
+        headroom: 0,
+        cache_size: 0,
+        huge_pages: HugePages::Never,
+        ..PoolConfig::named("long")
+    })
+    .unwrap();
+    let mut head = p.alloc().unwrap();
+    let mut tail = Vec::new();
+    assert_eq!(p.alloc_burst(99_999, &mut tail), 99_999);
+    // Build the chain back to front so `append` stays cheap.
+    let mut chain = tail.pop().unwrap();
+    while let Some(mut b) = tail.pop() {
+        b.append(chain);
+        chain = b;
+    }
+    head.append(chain);
+    assert_eq!(head.fragment_count(), 100_000);
+    drop(head);
+    assert_eq!(p.stats().free, 100_000);
+}
+
+#[test]
+fn caches_refill_spill_and_flush() {
+    let p = pool(64);
+    let mut c = p.cache().unwrap();
+    let mut v = Vec::new();
+    c.alloc_bulk(4, &mut v).unwrap();
+    assert_eq!(c.len(), 8, "refilled to size + n, then handed out n");
+    assert_eq!(p.stats().free, 60);
+    c.alloc_bulk(20, &mut v).unwrap();
+    c.free_all(&mut v);
+    assert!(c.len() <= 12, "spilled above the flush threshold");
+    assert_eq!(p.stats().free, 64);
+    // Caches can be exhausted along with the pool, and say so.
+    assert!(c.alloc_bulk(65, &mut v).is_err());
+    assert_eq!(c.alloc_burst(70, &mut v), 64);
+    assert!(c.alloc().is_err());
+    c.free_all(&mut v);
+    drop(c);
+    let s = p.stats();
+    assert_eq!(s.free, 64);
+    assert!(s.alloc_failures >= 65 + 6 + 1);
+}
+
+#[test]
+fn cache_free_sends_foreign_frames_home() {
+    let p1 = pool(4);
+    let p2 = pool(4);
+    let mut c = p1.cache().unwrap();
+    let mut b = p1.alloc().unwrap();
+    b.append(p2.alloc().unwrap());
+    c.free(b);
+    assert_eq!(c.len(), 1);
+    assert_eq!(p2.stats().free, 4);
+    drop(c);
+    assert_eq!(p1.stats().free, 4);
+}
+
+#[test]
+fn cache_errors_are_clear() {
+    let p = Pool::new(PoolConfig { cache_size: 0, frames: 4, ..PoolConfig::named("nocache") }).unwrap();
+    assert!(p.cache().unwrap_err().to_string().contains("caches disabled"));
+    let p = pool(64);
+    let caches: Vec<PoolCache> = (0..MAX_CACHES).map(|_| p.cache().unwrap()).collect();
+    assert!(p.cache().unwrap_err().to_string().contains("already has 64 caches"));
+    drop(caches);
+    assert!(p.cache().is_ok());
+}
+
+#[test]
+fn a_pool_outlived_by_a_buffer_keeps_its_memory() {
+    let p = pool(2);
+    let mut b = p.alloc().unwrap();
+    b.put(b"still here").unwrap();
+    drop(p);
+    assert_eq!(b.data(), b"still here");
+    drop(b);
+}
+
+#[test]
+fn bad_configs_are_errors_not_panics() {
+    for cfg in [
+        PoolConfig { frames: 0, ..PoolConfig::default() },
+        PoolConfig { frame_size: 3000, ..PoolConfig::default() },
+        PoolConfig { headroom: 4096, frame_size: 4096, ..PoolConfig::default() },
+        PoolConfig { huge_pages: HugePages::Require, frames: 1 << 24, ..PoolConfig::default() },
+    ] {
+        assert!(Pool::new(cfg).is_err());
+    }
+}
+
+proptest::proptest! {
+    /// push/pull/put/truncate never break the frame bounds, whatever the sequence.
+    #[test]
+    fn buffer_views_stay_in_bounds(ops in proptest::collection::vec((0u8..5, 0usize..3000), 0..64)) {
+        let p = pool(2);
+        let mut b = p.alloc().unwrap();
+        for (op, n) in ops {
+            let before = (b.headroom(), b.len(), b.tailroom());
+            let r = match op {
+                0 => b.push(n).map(|_| ()),
+                1 => b.pull(n),
+                2 => b.extend(n).map(|_| ()),
+                3 => { b.truncate(n); Ok(()) }
+                _ => b.pullup(n).map(|_| ()),
+            };
+            proptest::prop_assert_eq!(b.headroom() + b.len() + b.tailroom(), 2048);
+            if r.is_err() {
+                proptest::prop_assert_eq!(before, (b.headroom(), b.len(), b.tailroom()));
+            }
+        }
+    }
+}
