@@ -1,0 +1,19 @@
+//! Strata's engine: where pools, queues, L2 and L3/L4 meet devices,
+//! interfaces, pinned workers and sockets (DESIGN.md, "Data flow").
+//!
+//! | module | what |
+//! |---|---|
+//! | [`cpu`] | absolute CPU ids: the process's allowed set, read once, and pinning checked against it |
+//!
+//! The devices, interfaces, workers and sockets arrive with the engine
+//! work (issue 4); this crate re-exports the layers below so applications
+//! depend on one crate.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cpu;
+
+pub use strata_l2 as l2;
+pub use strata_l3l4 as l3l4;
+pub use strata_pools as pools;
+pub use strata_queues as queues;

@@ -1,0 +1,56 @@
+//! Strata's core protocols, after the Zephyr network stack's "core protocols" layer:
+//! IPv4, ICMPv4 and UDP wire formats and the internet checksum, sans-I/O (no I/O, no
+//! clock, no threads, no allocation while parsing).
+//!
+//! # Map
+//!
+//! - [`checksum`]: the internet checksum (RFC 1071) with a wide, 8-bytes-at-a-time sum
+//!   and a byte-wise reference; partial sums over buffer chains; IPv4/IPv6
+//!   pseudo-headers; incremental update (RFC 1624); [`ChecksumCaps`], what a device
+//!   offloads.
+//! - [`wire`]: one file per protocol, each a zero-copy `Packet` view beside a `Copy`
+//!   `Repr`:
+//!   - [`wire::ipv4`]: IPv4 headers with options and fragments (RFC 791, RFC 1122),
+//!     drop classes after Zephyr's `net_stats` ([`Ipv4DropReason`]);
+//!   - [`wire::udp`]: UDP (RFC 768) and its zero-checksum rules over IPv4 and IPv6;
+//!   - [`wire::icmpv4`]: ICMPv4 echo and error messages (RFC 792).
+//!
+//! The names are flat at the crate root (`Ipv4Packet`, `Ipv4Repr`, `UdpPacket`, …), as
+//! in smoltcp.
+//!
+//! # Example
+//!
+//! Parse a received IPv4/UDP datagram, validating both checksums:
+//!
+//! ```
+//! use strata_l3l4::{ChecksumCaps, IpPair, IpProtocol, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr};
+//!
+//! # let frame: [u8; 31] = [
+//! #     0x45, 0x00, 0x00, 0x1f, 0xfa, 0x23, 0x40, 0x00, 0x40, 0x11, 0x2c, 0x96, 0x0a, 0x09,
+//! #     0x00, 0x01, 0x0a, 0x09, 0x00, 0x02, 0x9c, 0x40, 0x00, 0x35, 0x00, 0x0b, 0x8a, 0xeb,
+//! #     0x61, 0x62, 0x63,
+//! # ];
+//! let caps = ChecksumCaps::software();
+//! let ip = Ipv4Packet::new_checked(&frame[..])?;
+//! let ip_repr = Ipv4Repr::parse(&ip, &caps)?;
+//! assert_eq!(ip_repr.protocol, IpProtocol::Udp);
+//! let udp = UdpPacket::new_checked(ip.payload())?;
+//! let pair = IpPair::v4(ip_repr.src_addr, ip_repr.dst_addr);
+//! let udp_repr = UdpRepr::parse(&udp, &pair, &caps)?;
+//! assert_eq!((udp_repr.dst_port, udp.payload()), (53, &b"abc"[..]));
+//! # Ok::<(), strata_l3l4::wire::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod checksum;
+pub mod wire;
+
+pub use checksum::{Checksum, ChecksumCaps};
+pub use wire::icmpv4::{
+    DstUnreachable as Icmpv4DstUnreachable, Message as Icmpv4Message, Packet as Icmpv4Packet,
+    ParamProblem as Icmpv4ParamProblem, Repr as Icmpv4Repr, TimeExceeded as Icmpv4TimeExceeded,
+};
+pub use wire::ipv4::{DropReason as Ipv4DropReason, Packet as Ipv4Packet, Repr as Ipv4Repr};
+pub use wire::udp::{Packet as UdpPacket, Repr as UdpRepr};
+pub use wire::{Error, IpPair, IpProtocol, Result};
