@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use crate::error::{AllocError, PoolError};
 use crate::netbuf::NetBuf;
-use crate::pool::{Inner, Pool};
+use crate::pool::{Inner, Pool, RawFrame};
 
 /// A cache of free frames owned by one thread. `Send` (hand it to the
 /// worker that will use it), not `Sync`. Dropping it returns its frames.
@@ -174,7 +174,16 @@ impl PoolCache {
     #[inline]
     pub fn free_all(&mut self, bufs: &mut Vec<NetBuf>) {
         let ours: NonNull<Inner> = NonNull::from(self.pool.inner());
+        self.frames.reserve(bufs.len());
         for buf in bufs.drain(..) {
+            // Fast path: a single-fragment, unshared buffer of this pool.
+            let buf = match buf.try_into_sole_frame(ours) {
+                Ok(frame) => {
+                    self.frames.push(frame);
+                    continue;
+                }
+                Err(buf) => buf,
+            };
             let frames = &mut self.frames;
             buf.dismantle(|pool, frame| {
                 if pool == ours {
@@ -188,6 +197,48 @@ impl PoolCache {
             self.spill();
         }
         self.publish_len();
+    }
+
+    /// Takes exactly `n` raw frames (no `NetBuf` around them) onto `out`,
+    /// or none: the layer DPDK's `rte_mempool_get_bulk` works at, for
+    /// devices that hand frames to the kernel.
+    ///
+    /// # Errors
+    /// [`AllocError`] when fewer than `n` frames are free (counted).
+    #[inline]
+    pub fn alloc_raw_bulk(&mut self, n: usize, out: &mut Vec<RawFrame>) -> Result<(), AllocError> {
+        if self.frames.len() < n && !self.refill(n) {
+            self.inner().count_failure(n);
+            return Err(AllocError);
+        }
+        let start = self.frames.len() - n;
+        let pool = self.inner().id;
+        out.extend(self.frames[start..].iter().map(|&frame| RawFrame { pool, frame }));
+        self.frames.truncate(start);
+        self.publish_len();
+        Ok(())
+    }
+
+    /// Returns raw frames (leaving `frames` empty). Frames of another pool
+    /// are refused and left in `frames`; returns how many were taken.
+    #[inline]
+    pub fn free_raw(&mut self, frames: &mut Vec<RawFrame>) -> usize {
+        let pool = self.inner().id;
+        let before = frames.len();
+        self.frames.reserve(before);
+        frames.retain(|raw| {
+            if raw.pool == pool {
+                self.frames.push(raw.frame);
+                false
+            } else {
+                true
+            }
+        });
+        if self.frames.len() > self.flush {
+            self.spill();
+        }
+        self.publish_len();
+        before - frames.len()
     }
 
     /// Frames held by this cache.

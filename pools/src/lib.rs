@@ -33,4 +33,4 @@ pub use cache::PoolCache;
 pub use config::{HugePages, PoolConfig, MAX_FRAMES, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
 pub use error::{AllocError, BufError, PoolError};
 pub use netbuf::{Fragments, NetBuf};
-pub use pool::{Pool, PoolStats, MAX_CACHES};
+pub use pool::{Pool, PoolStats, RawFrame, MAX_CACHES};

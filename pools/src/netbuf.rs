@@ -60,13 +60,16 @@ fn release_ref(inner: &Inner, frame: u32) -> bool {
     // decrements (below) order their reads of the frame before its reuse.
     if rc.load(Ordering::Acquire) == 1 {
         // Sole owner: nobody can clone (that needs a handle), so skip the
-        // read-modify-write. The next allocation sets the count again.
+        // read-modify-write; the count stays 1, as a free frame's must.
         return true;
     }
     // Release: our reads of the frame happen before whoever frees it.
     if rc.fetch_sub(1, Ordering::Release) == 1 {
         // Acquire: pairs with the other holders' Release decrements.
         fence(Ordering::Acquire);
+        // Relaxed: we own the frame now; restore the free-frame count of 1
+        // before it is published through the free ring (Release there).
+        rc.store(1, Ordering::Relaxed);
         return true;
     }
     false
@@ -366,6 +369,17 @@ impl NetBuf {
             }
         }
         Ok(&self.data()[..n])
+    }
+
+    /// If this is a single unshared fragment of pool `pool`, consumes it and
+    /// returns its frame (now free, count 1); otherwise hands it back.
+    #[inline(always)]
+    pub(crate) fn try_into_sole_frame(self, pool: NonNull<Inner>) -> Result<u32, NetBuf> {
+        if self.pool == pool && self.next.is_none() && self.is_unique() {
+            let this = std::mem::ManuallyDrop::new(self);
+            return Ok(this.frame);
+        }
+        Err(self)
     }
 
     /// Consumes the handle without running `Drop`, calling `home(pool,

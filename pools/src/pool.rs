@@ -20,6 +20,29 @@ use crate::error::{AllocError, PoolError};
 use crate::netbuf::NetBuf;
 use crate::region::Region;
 
+/// Pool identities for [`RawFrame`]s (Relaxed: only uniqueness matters).
+static NEXT_POOL_ID: AtomicU32 = AtomicU32::new(1);
+
+/// A frame taken from a pool without a [`NetBuf`] around it: what a
+/// device hands to hardware or the kernel (an AF_XDP fill ring entry), the
+/// layer DPDK's `rte_mempool_get` works at. 8 bytes; not `Clone`, so a raw
+/// frame has one owner; it names its pool, so it can only go home to it.
+/// Dropping one without freeing it keeps its frame out of the pool until
+/// the pool itself is dropped (a leak, never a double use).
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a raw frame must be freed back to its pool"]
+pub struct RawFrame {
+    pub(crate) pool: u32,
+    pub(crate) frame: u32,
+}
+
+impl RawFrame {
+    /// The frame's index in its pool (its UMEM address is `index * frame_size`).
+    pub fn index(&self) -> u32 {
+        self.frame
+    }
+}
+
 /// The most per-core caches one pool tracks.
 pub const MAX_CACHES: usize = 64;
 
@@ -50,8 +73,12 @@ pub(crate) struct Inner {
     pub(crate) frame_size: usize,
     pub(crate) frames: usize,
     pub(crate) headroom: usize,
-    /// Per-frame reference count; meaningful only while a frame is out.
+    /// Per-frame reference count. Invariant: 1 for every frame that is not
+    /// shared by clones (free, raw, or held by one handle), so allocation
+    /// writes nothing and a unique handle frees without a read-modify-write.
     pub(crate) refcnt: Box<[AtomicU32]>,
+    /// This pool's identity, carried by [`RawFrame`]s.
+    pub(crate) id: u32,
     /// Free frame indices.
     pub(crate) free: MpmcRing<u32>,
     pub(crate) cache_size: usize,
@@ -108,11 +135,10 @@ impl Inner {
     }
 
     /// Turns a frame just taken from the free ring or a cache into a handle.
+    /// Its count is already 1 (see `refcnt`).
     #[inline(always)]
     pub(crate) fn make_buf(&self, frame: u32) -> NetBuf {
-        // Relaxed: the frame came to us through the free ring (Acquire in its
-        // dequeue) or our own cache, so nobody else can see this counter.
-        self.refcnt[frame as usize].store(1, Ordering::Relaxed);
+        debug_assert_eq!(self.refcnt[frame as usize].load(Ordering::Relaxed), 1);
         NetBuf::from_frame(NonNull::from(self), frame, self.headroom as u16)
     }
 
@@ -259,7 +285,8 @@ impl Pool {
             frame_size: config.frame_size,
             frames: config.frames,
             headroom: config.headroom,
-            refcnt: (0..config.frames).map(|_| AtomicU32::new(0)).collect(),
+            refcnt: (0..config.frames).map(|_| AtomicU32::new(1)).collect(),
+            id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             free,
             cache_size: config.cache_size,
             flush_threshold: config.cache_flush_threshold,
@@ -350,6 +377,64 @@ impl Pool {
             inner.count_failure(n - done);
         }
         done
+    }
+
+    /// Frees every buffer in `bufs` (leaving it empty), returning frames of
+    /// this pool to the shared ring in bursts rather than one by one.
+    pub fn free_all(&self, bufs: &mut Vec<NetBuf>) {
+        let inner = self.inner();
+        let ours = self.owner.inner;
+        let mut batch = [0u32; 64];
+        let mut n = 0;
+        for buf in bufs.drain(..) {
+            match buf.try_into_sole_frame(ours) {
+                Ok(frame) => {
+                    batch[n] = frame;
+                    n += 1;
+                    if n == batch.len() {
+                        inner.put_frames(&batch);
+                        n = 0;
+                    }
+                }
+                Err(buf) => drop(buf),
+            }
+        }
+        inner.put_frames(&batch[..n]);
+    }
+
+    /// Takes exactly `n` raw frames straight from the shared ring, or none.
+    ///
+    /// # Errors
+    /// [`AllocError`] when fewer than `n` frames are free (counted).
+    pub fn alloc_raw_bulk(&self, n: usize, out: &mut Vec<RawFrame>) -> Result<(), AllocError> {
+        let inner = self.inner();
+        let mut frames = Vec::with_capacity(n);
+        if n > 0 && inner.free.pop_bulk(&mut frames, n) == 0 {
+            inner.count_failure(n);
+            return Err(AllocError);
+        }
+        inner.note_free();
+        out.extend(frames.into_iter().map(|frame| RawFrame { pool: inner.id, frame }));
+        Ok(())
+    }
+
+    /// Returns raw frames to the shared ring (leaving `frames` empty).
+    /// Frames of another pool are refused and left in `frames`; returns how
+    /// many were taken.
+    pub fn free_raw(&self, frames: &mut Vec<RawFrame>) -> usize {
+        let inner = self.inner();
+        let before = frames.len();
+        let mut batch = Vec::with_capacity(before);
+        frames.retain(|raw| {
+            if raw.pool == inner.id {
+                batch.push(raw.frame);
+                false
+            } else {
+                true
+            }
+        });
+        inner.put_frames(&batch);
+        before - frames.len()
     }
 
     /// A per-core cache in front of this pool (one per worker thread).

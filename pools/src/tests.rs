@@ -261,3 +261,47 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn raw_frames_go_home_only_to_their_pool() {
+    let p1 = pool(16);
+    let p2 = pool(16);
+    let mut c1 = p1.cache().unwrap();
+    let mut raw = Vec::new();
+    c1.alloc_raw_bulk(4, &mut raw).unwrap();
+    p2.alloc_raw_bulk(2, &mut raw).unwrap();
+    assert_eq!(raw.len(), 6);
+    assert!(raw[..4].iter().all(|r| (r.index() as usize) < 16));
+    assert_eq!(p1.stats().free, 12);
+    // Pool 1 takes its own four and leaves pool 2's two.
+    assert_eq!(c1.free_raw(&mut raw), 4);
+    assert_eq!(raw.len(), 2);
+    assert_eq!(p1.free_raw(&mut raw), 0);
+    assert_eq!(p2.free_raw(&mut raw), 2);
+    assert!(raw.is_empty());
+    assert!(c1.alloc_raw_bulk(17, &mut raw).is_err());
+    drop(c1);
+    assert_eq!((p1.stats().free, p2.stats().free), (16, 16));
+}
+
+#[test]
+fn bulk_free_paths_handle_shared_and_chained_buffers() {
+    let p = pool(16);
+    let mut bufs = Vec::new();
+    p.alloc_bulk(6, &mut bufs).unwrap();
+    let keep = bufs[0].clone();
+    let tail = bufs.pop().unwrap();
+    bufs[1].append(tail);
+    p.free_all(&mut bufs);
+    assert!(bufs.is_empty());
+    assert_eq!(p.stats().free, 15, "the shared frame stays out");
+    assert!(keep.is_unique(), "the clone is now the sole owner");
+    let mut c = p.cache().unwrap();
+    let mut more = vec![keep];
+    c.alloc_bulk(3, &mut more).unwrap();
+    let shared = more[1].clone();
+    c.free_all(&mut more);
+    drop(shared);
+    drop(c);
+    assert_eq!(p.stats().free, 16);
+}
