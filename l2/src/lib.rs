@@ -16,8 +16,15 @@
 //!     RFC 5227);
 //!   - `wire/mod.rs`: the parse [`Error`] and [`Result`].
 //!
-//! Still to come here (see DESIGN.md): the ARP cache and resolver, and L2
-//! header add/strip over `NetBuf`s.
+//! - [`arp`] — ARP protocol logic for one interface, sans-I/O: [`ArpCache`],
+//!   a bounded neighbour cache with reachable/stale timeouts, resolution with
+//!   retry and give-up, bounded queues of packets waiting for resolution,
+//!   replies, probe defence, conflict detection and announcements
+//!   (RFC 826, RFC 5227, RFC 1122 §2.3.2); its [`ArpStats`] and
+//!   [`ArpEvent`]s.
+//! - `time.rs` — [`Instant`], the caller's clock as protocol code sees it.
+//!
+//! Still to come here (see DESIGN.md): L2 header add/strip over `NetBuf`s.
 //!
 //! # Reading a frame
 //!
@@ -43,7 +50,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod arp;
+mod time;
 pub mod wire;
+
+pub use arp::{
+    multicast_hardware_addr, ArpCache, ArpConfig, ArpDropReason, ArpEvent, ArpStats, ArpTransmit,
+    Neighbour, NeighbourState, RemovalReason, Resolve, TransmitKind,
+};
+pub use time::Instant;
 
 pub use wire::{
     AddressParseError, ArpHardware, ArpOperation, ArpPacket, ArpRepr, Error, EtherType,
