@@ -41,7 +41,10 @@ pub const MAX_CPU_ID: usize = 8191;
 /// [`CpuError::BadList`] for anything else: empty parts, reversed ranges,
 /// ids above [`MAX_CPU_ID`], stray characters.
 pub fn parse_cpu_list(text: &str) -> Result<Vec<usize>, CpuError> {
-    let bad = |why| CpuError::BadList { text: text.to_owned(), why };
+    let bad = |why| CpuError::BadList {
+        text: text.to_owned(),
+        why,
+    };
     let mut cpus = Vec::new();
     for part in text.trim().split(',') {
         let part = part.trim();
@@ -97,11 +100,13 @@ pub fn format_cpu_list(cpus: &[usize]) -> String {
 }
 
 fn read_allowed() -> Vec<usize> {
-    let from_status = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-            .and_then(|list| parse_cpu_list(list).ok())
-    });
+    let from_status = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .and_then(|list| parse_cpu_list(list).ok())
+        });
     let from_online = || {
         std::fs::read_to_string("/sys/devices/system/cpu/online")
             .ok()
@@ -110,7 +115,9 @@ fn read_allowed() -> Vec<usize> {
     from_status
         .or_else(from_online)
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect())
+        .unwrap_or_else(|| {
+            (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect()
+        })
 }
 
 /// The CPUs this process may use, as absolute ids, read once.
@@ -127,7 +134,10 @@ pub fn allowed_cpus() -> &'static [usize] {
 pub fn pin_current(cpu: usize) -> Result<(), CpuError> {
     let allowed = allowed_cpus();
     if !allowed.contains(&cpu) {
-        return Err(CpuError::NotAllowed { cpu, allowed: format_cpu_list(allowed) });
+        return Err(CpuError::NotAllowed {
+            cpu,
+            allowed: format_cpu_list(allowed),
+        });
     }
     if core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
         Ok(())
@@ -142,11 +152,25 @@ mod tests {
 
     #[test]
     fn lists_parse_and_format() {
-        assert_eq!(parse_cpu_list("0-3,6,8-9\n").unwrap(), [0, 1, 2, 3, 6, 8, 9]);
+        assert_eq!(
+            parse_cpu_list("0-3,6,8-9\n").unwrap(),
+            [0, 1, 2, 3, 6, 8, 9]
+        );
         assert_eq!(parse_cpu_list("5,1,1-2").unwrap(), [1, 2, 5]);
         assert_eq!(format_cpu_list(&[0, 1, 2, 3, 6, 8, 9]), "0-3,6,8-9");
         assert_eq!(format_cpu_list(&[]), "");
-        for bad in ["", ",", "1,,2", "3-1", "a", "1-", "-1", "99999", "1-99999999999999999999", "0x1"] {
+        for bad in [
+            "",
+            ",",
+            "1,,2",
+            "3-1",
+            "a",
+            "1-",
+            "-1",
+            "99999",
+            "1-99999999999999999999",
+            "0x1",
+        ] {
             assert!(parse_cpu_list(bad).is_err(), "{bad:?} should be refused");
         }
     }
@@ -160,11 +184,16 @@ mod tests {
         std::thread::spawn(move || {
             pin_current(last).unwrap();
             // A thread pinned to one CPU can still pin a child elsewhere.
-            std::thread::spawn(move || pin_current(first).unwrap()).join().unwrap();
+            std::thread::spawn(move || pin_current(first).unwrap())
+                .join()
+                .unwrap();
             assert_eq!(allowed_cpus(), &allowed[..]);
         })
         .join()
         .unwrap();
-        assert!(matches!(pin_current(MAX_CPU_ID + 1), Err(CpuError::NotAllowed { .. })));
+        assert!(matches!(
+            pin_current(MAX_CPU_ID + 1),
+            Err(CpuError::NotAllowed { .. })
+        ));
     }
 }

@@ -61,7 +61,13 @@ impl PoolCache {
             ))
         })?;
         let (size, flush) = (inner.cache_size, inner.flush_threshold);
-        Ok(Self { frames: Vec::with_capacity(flush + 64), pool, slot, size, flush })
+        Ok(Self {
+            frames: Vec::with_capacity(flush + 64),
+            pool,
+            slot,
+            size,
+            flush,
+        })
     }
 
     #[inline(always)]
@@ -213,7 +219,11 @@ impl PoolCache {
         }
         let start = self.frames.len() - n;
         let pool = self.inner().id;
-        out.extend(self.frames[start..].iter().map(|&frame| RawFrame { pool, frame }));
+        out.extend(
+            self.frames[start..]
+                .iter()
+                .map(|&frame| RawFrame { pool, frame }),
+        );
         self.frames.truncate(start);
         self.publish_len();
         Ok(())
@@ -226,6 +236,11 @@ impl PoolCache {
         let pool = self.inner().id;
         let before = frames.len();
         self.frames.reserve(before);
+        if frames.iter().all(|raw| raw.pool == pool) {
+            // The usual case, without a branch per frame in the copy.
+            self.frames.extend(frames.iter().map(|raw| raw.frame));
+            frames.clear();
+        }
         frames.retain(|raw| {
             if raw.pool == pool {
                 self.frames.push(raw.frame);

@@ -63,7 +63,10 @@ pub const MAX_FRAME_SIZE: usize = 32768;
 impl PoolConfig {
     /// A default configuration with this name.
     pub fn named(name: &str) -> Self {
-        Self { name: name.to_owned(), ..Self::default() }
+        Self {
+            name: name.to_owned(),
+            ..Self::default()
+        }
     }
 
     /// Checks every value.
@@ -81,7 +84,10 @@ impl PoolConfig {
             ));
         }
         if self.frames == 0 || self.frames > MAX_FRAMES {
-            return bad(format!("frame count {} must be from 1 to {MAX_FRAMES}", self.frames));
+            return bad(format!(
+                "frame count {} must be from 1 to {MAX_FRAMES}",
+                self.frames
+            ));
         }
         if self.headroom >= self.frame_size {
             return bad(format!(
@@ -102,7 +108,10 @@ impl PoolConfig {
             ));
         }
         if self.cache_flush_threshold > 4 * MAX_FRAMES {
-            return bad(format!("cache flush threshold {} is too large", self.cache_flush_threshold));
+            return bad(format!(
+                "cache flush threshold {} is too large",
+                self.cache_flush_threshold
+            ));
         }
         Ok(())
     }
@@ -122,14 +131,63 @@ mod tests {
         let ok = PoolConfig::default();
         assert!(ok.validate().is_ok());
         let cases: Vec<(PoolConfig, &str)> = vec![
-            (PoolConfig { frame_size: 1000, ..ok.clone() }, "frame size 1000"),
-            (PoolConfig { frame_size: 256, ..ok.clone() }, "frame size 256"),
-            (PoolConfig { frame_size: 65536, ..ok.clone() }, "frame size 65536"),
-            (PoolConfig { frames: 0, ..ok.clone() }, "frame count 0"),
-            (PoolConfig { frames: MAX_FRAMES + 1, ..ok.clone() }, "frame count"),
-            (PoolConfig { headroom: 2048, ..ok.clone() }, "headroom 2048"),
-            (PoolConfig { frames: 10, cache_size: 11, ..ok.clone() }, "cache size 11"),
-            (PoolConfig { cache_flush_threshold: 10, ..ok.clone() }, "flush threshold 10"),
+            (
+                PoolConfig {
+                    frame_size: 1000,
+                    ..ok.clone()
+                },
+                "frame size 1000",
+            ),
+            (
+                PoolConfig {
+                    frame_size: 256,
+                    ..ok.clone()
+                },
+                "frame size 256",
+            ),
+            (
+                PoolConfig {
+                    frame_size: 65536,
+                    ..ok.clone()
+                },
+                "frame size 65536",
+            ),
+            (
+                PoolConfig {
+                    frames: 0,
+                    ..ok.clone()
+                },
+                "frame count 0",
+            ),
+            (
+                PoolConfig {
+                    frames: MAX_FRAMES + 1,
+                    ..ok.clone()
+                },
+                "frame count",
+            ),
+            (
+                PoolConfig {
+                    headroom: 2048,
+                    ..ok.clone()
+                },
+                "headroom 2048",
+            ),
+            (
+                PoolConfig {
+                    frames: 10,
+                    cache_size: 11,
+                    ..ok.clone()
+                },
+                "cache size 11",
+            ),
+            (
+                PoolConfig {
+                    cache_flush_threshold: 10,
+                    ..ok.clone()
+                },
+                "flush threshold 10",
+            ),
         ];
         for (cfg, needle) in cases {
             let msg = cfg.validate().unwrap_err().to_string();

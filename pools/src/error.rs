@@ -67,10 +67,16 @@ impl fmt::Display for BufError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NoHeadroom { wanted, available } => {
-                write!(f, "cannot push {wanted} bytes: only {available} bytes of headroom")
+                write!(
+                    f,
+                    "cannot push {wanted} bytes: only {available} bytes of headroom"
+                )
             }
             Self::NoTailroom { wanted, available } => {
-                write!(f, "cannot append {wanted} bytes: only {available} bytes of tailroom")
+                write!(
+                    f,
+                    "cannot append {wanted} bytes: only {available} bytes of tailroom"
+                )
             }
             Self::TooShort { wanted, available } => {
                 write!(f, "wanted {wanted} bytes but the buffer holds {available}")

@@ -79,7 +79,13 @@ impl NetBuf {
     /// A handle to a freshly allocated frame, empty, with `headroom` in front.
     #[inline(always)]
     pub(crate) fn from_frame(pool: NonNull<Inner>, frame: u32, headroom: u16) -> Self {
-        Self { pool, frame, offset: headroom, len: 0, next: None }
+        Self {
+            pool,
+            frame,
+            offset: headroom,
+            len: 0,
+            next: None,
+        }
     }
 
     #[inline(always)]
@@ -182,7 +188,10 @@ impl NetBuf {
     #[inline]
     pub fn push(&mut self, n: usize) -> Result<&mut [u8], BufError> {
         if n > self.headroom() {
-            return Err(BufError::NoHeadroom { wanted: n, available: self.headroom() });
+            return Err(BufError::NoHeadroom {
+                wanted: n,
+                available: self.headroom(),
+            });
         }
         if !self.is_unique() {
             return Err(BufError::Shared);
@@ -200,7 +209,10 @@ impl NetBuf {
     #[inline]
     pub fn pull(&mut self, n: usize) -> Result<(), BufError> {
         if n > self.len() {
-            return Err(BufError::TooShort { wanted: n, available: self.len() });
+            return Err(BufError::TooShort {
+                wanted: n,
+                available: self.len(),
+            });
         }
         self.offset += n as u16;
         self.len -= n as u16;
@@ -226,7 +238,10 @@ impl NetBuf {
     pub fn extend(&mut self, n: usize) -> Result<&mut [u8], BufError> {
         let room = self.tailroom();
         if n > room {
-            return Err(BufError::NoTailroom { wanted: n, available: room });
+            return Err(BufError::NoTailroom {
+                wanted: n,
+                available: room,
+            });
         }
         if !self.is_unique() {
             return Err(BufError::Shared);
@@ -346,11 +361,17 @@ impl NetBuf {
         }
         let total = self.total_len();
         if total < n {
-            return Err(BufError::TooShort { wanted: n, available: total });
+            return Err(BufError::TooShort {
+                wanted: n,
+                available: total,
+            });
         }
         let need = n - self.len();
         if self.tailroom() < need {
-            return Err(BufError::NoTailroom { wanted: need, available: self.tailroom() });
+            return Err(BufError::NoTailroom {
+                wanted: need,
+                available: self.tailroom(),
+            });
         }
         self.make_unique()?;
         let mut moved = 0;

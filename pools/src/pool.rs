@@ -162,7 +162,12 @@ impl Inner {
         let k = self.free.push_burst_copy(frames);
         // The ring has a slot for every frame of the pool, so a frame coming
         // home always fits; anything else is a double free.
-        assert_eq!(k, frames.len(), "strata-pools: frame returned twice to pool '{}'", self.name);
+        assert_eq!(
+            k,
+            frames.len(),
+            "strata-pools: frame returned twice to pool '{}'",
+            self.name
+        );
     }
 
     pub(crate) fn claim_cache_slot(&self) -> Option<usize> {
@@ -190,7 +195,8 @@ impl Inner {
         // Relaxed: statistic; Release on the bit clear so the zero is
         // ordered before the slot can be claimed again.
         self.cache_lens[slot].store(0, Ordering::Relaxed);
-        self.cache_slots.fetch_and(!(1u64 << slot), Ordering::Release);
+        self.cache_slots
+            .fetch_and(!(1u64 << slot), Ordering::Release);
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -258,7 +264,9 @@ pub struct Pool {
 
 impl fmt::Debug for Pool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pool").field("stats", &self.stats()).finish()
+        f.debug_struct("Pool")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -272,8 +280,8 @@ impl Pool {
         config.validate()?;
         let region = Region::map(&config)?;
         let ring_cap = config.frames.next_power_of_two();
-        let free = MpmcRing::new(ring_cap)
-            .map_err(|e| PoolError::Config(format!("free ring: {e}")))?;
+        let free =
+            MpmcRing::new(ring_cap).map_err(|e| PoolError::Config(format!("free ring: {e}")))?;
         let all: Vec<u32> = (0..config.frames as u32).collect();
         for chunk in all.chunks(4096) {
             let k = free.push_bulk_copy(chunk);
@@ -290,14 +298,18 @@ impl Pool {
             free,
             cache_size: config.cache_size,
             flush_threshold: config.cache_flush_threshold,
-            cache_lens: (0..MAX_CACHES).map(|_| CachePadded::new(AtomicUsize::new(0))).collect(),
+            cache_lens: (0..MAX_CACHES)
+                .map(|_| CachePadded::new(AtomicUsize::new(0)))
+                .collect(),
             cache_slots: AtomicU64::new(0),
             alloc_failures: CachePadded::new(AtomicU64::new(0)),
             min_free: AtomicUsize::new(config.frames),
             name: config.name,
         });
         let inner = NonNull::from(Box::leak(inner));
-        Ok(Self { owner: Arc::new(Owner { inner }) })
+        Ok(Self {
+            owner: Arc::new(Owner { inner }),
+        })
     }
 
     #[inline(always)]
@@ -414,7 +426,10 @@ impl Pool {
             return Err(AllocError);
         }
         inner.note_free();
-        out.extend(frames.into_iter().map(|frame| RawFrame { pool: inner.id, frame }));
+        out.extend(frames.into_iter().map(|frame| RawFrame {
+            pool: inner.id,
+            frame,
+        }));
         Ok(())
     }
 

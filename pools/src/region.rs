@@ -31,12 +31,17 @@ unsafe impl Sync for Region {}
 
 /// Free 2 MiB huge pages the system has configured, from /proc/meminfo.
 fn free_huge_pages() -> usize {
-    let Ok(file) = std::fs::File::open("/proc/meminfo") else { return 0 };
+    let Ok(file) = std::fs::File::open("/proc/meminfo") else {
+        return 0;
+    };
     let mut free = 0;
     let mut size_kib = 0;
     for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
         let mut words = line.split_whitespace();
-        match (words.next(), words.next().and_then(|w| w.parse::<usize>().ok())) {
+        match (
+            words.next(),
+            words.next().and_then(|w| w.parse::<usize>().ok()),
+        ) {
             (Some("HugePages_Free:"), Some(n)) => free = n,
             (Some("Hugepagesize:"), Some(n)) => size_kib = n,
             _ => {}
@@ -56,10 +61,18 @@ impl Region {
         let want_huge = config.huge_pages != HugePages::Never;
         let huge_len = bytes.div_ceil(HUGE_PAGE) * HUGE_PAGE;
         if want_huge && free_huge_pages() * HUGE_PAGE >= huge_len {
-            match MmapOptions::new().len(huge_len).huge(Some(21)).populate().map_anon() {
+            match MmapOptions::new()
+                .len(huge_len)
+                .huge(Some(21))
+                .populate()
+                .map_anon()
+            {
                 Ok(map) => return Ok(Self::from_map(map, bytes, true)),
                 Err(e) if config.huge_pages == HugePages::Require => {
-                    return Err(PoolError::Map { bytes: huge_len, source: e })
+                    return Err(PoolError::Map {
+                        bytes: huge_len,
+                        source: e,
+                    })
                 }
                 Err(_) => {}
             }
@@ -88,7 +101,12 @@ impl Region {
 
     fn from_map(mut map: MmapMut, len: usize, huge: bool) -> Self {
         let base = map.as_mut_ptr();
-        Self { _map: map, base, len, huge }
+        Self {
+            _map: map,
+            base,
+            len,
+            huge,
+        }
     }
 
     /// The first byte of the region.

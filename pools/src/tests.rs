@@ -25,7 +25,10 @@ fn frames_are_aligned_offsets_in_one_page_aligned_region() {
     assert_eq!(frames, (0..16).collect::<Vec<_>>());
     for b in &bufs {
         assert_eq!(b.region_offset(), u64::from(b.frame_index()) * 2048 + 128);
-        assert_eq!(b.data().as_ptr() as usize, base as usize + b.region_offset() as usize);
+        assert_eq!(
+            b.data().as_ptr() as usize,
+            base as usize + b.region_offset() as usize
+        );
         assert_eq!((b.data().as_ptr() as usize - 128) % 2048, 0);
     }
 }
@@ -42,9 +45,21 @@ fn headroom_and_tailroom() {
     assert_eq!(b.data(), b"payload");
     b.truncate(3);
     assert_eq!(b.data(), b"pay");
-    assert_eq!(b.push(200).unwrap_err(), BufError::NoHeadroom { wanted: 200, available: 128 });
+    assert_eq!(
+        b.push(200).unwrap_err(),
+        BufError::NoHeadroom {
+            wanted: 200,
+            available: 128
+        }
+    );
     assert!(matches!(b.extend(5000), Err(BufError::NoTailroom { .. })));
-    assert_eq!(b.pull(4).unwrap_err(), BufError::TooShort { wanted: 4, available: 3 });
+    assert_eq!(
+        b.pull(4).unwrap_err(),
+        BufError::TooShort {
+            wanted: 4,
+            available: 3
+        }
+    );
     b.data_mut().unwrap()[0] = b'P';
     assert_eq!(b.data(), b"Pay");
     // The whole frame can be filled and no more.
@@ -136,8 +151,17 @@ fn chains_iterate_copy_and_pull_up() {
     assert_eq!(head.pullup(6).unwrap(), b"abcdef");
     assert_eq!(head.total_len(), 10);
     assert_eq!(head.fragment_count(), 2, "emptied fragments are dropped");
-    assert_eq!(clone.slices().flatten().copied().collect::<Vec<u8>>(), b"abcdefghij");
-    assert!(matches!(head.pullup(11), Err(BufError::TooShort { wanted: 11, available: 10 })));
+    assert_eq!(
+        clone.slices().flatten().copied().collect::<Vec<u8>>(),
+        b"abcdefghij"
+    );
+    assert!(matches!(
+        head.pullup(11),
+        Err(BufError::TooShort {
+            wanted: 11,
+            available: 10
+        })
+    ));
     drop(clone);
     drop(head);
     assert_eq!(p.stats().free, 8);
@@ -189,7 +213,7 @@ fn caches_refill_spill_and_flush() {
     drop(c);
     let s = p.stats();
     assert_eq!(s.free, 64);
-    assert!(s.alloc_failures >= 65 + 6 + 1);
+    assert!(s.alloc_failures > 65 + 6);
 }
 
 #[test]
@@ -208,11 +232,24 @@ fn cache_free_sends_foreign_frames_home() {
 
 #[test]
 fn cache_errors_are_clear() {
-    let p = Pool::new(PoolConfig { cache_size: 0, frames: 4, ..PoolConfig::named("nocache") }).unwrap();
-    assert!(p.cache().unwrap_err().to_string().contains("caches disabled"));
+    let p = Pool::new(PoolConfig {
+        cache_size: 0,
+        frames: 4,
+        ..PoolConfig::named("nocache")
+    })
+    .unwrap();
+    assert!(p
+        .cache()
+        .unwrap_err()
+        .to_string()
+        .contains("caches disabled"));
     let p = pool(64);
     let caches: Vec<PoolCache> = (0..MAX_CACHES).map(|_| p.cache().unwrap()).collect();
-    assert!(p.cache().unwrap_err().to_string().contains("already has 64 caches"));
+    assert!(p
+        .cache()
+        .unwrap_err()
+        .to_string()
+        .contains("already has 64 caches"));
     drop(caches);
     assert!(p.cache().is_ok());
 }
@@ -230,10 +267,24 @@ fn a_pool_outlived_by_a_buffer_keeps_its_memory() {
 #[test]
 fn bad_configs_are_errors_not_panics() {
     for cfg in [
-        PoolConfig { frames: 0, ..PoolConfig::default() },
-        PoolConfig { frame_size: 3000, ..PoolConfig::default() },
-        PoolConfig { headroom: 4096, frame_size: 4096, ..PoolConfig::default() },
-        PoolConfig { huge_pages: HugePages::Require, frames: 1 << 24, ..PoolConfig::default() },
+        PoolConfig {
+            frames: 0,
+            ..PoolConfig::default()
+        },
+        PoolConfig {
+            frame_size: 3000,
+            ..PoolConfig::default()
+        },
+        PoolConfig {
+            headroom: 4096,
+            frame_size: 4096,
+            ..PoolConfig::default()
+        },
+        PoolConfig {
+            huge_pages: HugePages::Require,
+            frames: 1 << 24,
+            ..PoolConfig::default()
+        },
     ] {
         assert!(Pool::new(cfg).is_err());
     }

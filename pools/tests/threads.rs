@@ -29,7 +29,8 @@ fn every_frame_is_back_after_random_concurrent_use() {
     })
     .unwrap();
     let threads = 4;
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..threads).map(|_| mpsc::channel::<NetBuf>()).unzip();
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..threads).map(|_| mpsc::channel::<NetBuf>()).unzip();
     let handles: Vec<_> = receivers
         .into_iter()
         .enumerate()
@@ -38,7 +39,11 @@ fn every_frame_is_back_after_random_concurrent_use() {
             let peers = senders.clone();
             std::thread::spawn(move || {
                 let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (t as u64 + 1));
-                let mut cache = if t % 2 == 0 { Some(pool.cache().unwrap()) } else { None };
+                let mut cache = if t % 2 == 0 {
+                    Some(pool.cache().unwrap())
+                } else {
+                    None
+                };
                 let mut held: Vec<NetBuf> = Vec::new();
                 let mut failures = 0u64;
                 let mut allocated = 0u64;
@@ -48,7 +53,10 @@ fn every_frame_is_back_after_random_concurrent_use() {
                     }
                     match rng.next() % 8 {
                         0 | 1 => {
-                            let r = match cache.as_mut() { Some(c) => c.alloc(), None => pool.alloc() };
+                            let r = match cache.as_mut() {
+                                Some(c) => c.alloc(),
+                                None => pool.alloc(),
+                            };
                             match r {
                                 Ok(mut b) => {
                                     allocated += 1;
@@ -65,7 +73,9 @@ fn every_frame_is_back_after_random_concurrent_use() {
                                 Some(c) => c.alloc_bulk(n, &mut v).is_ok(),
                                 None => pool.alloc_burst(n, &mut v) == n,
                             };
-                            if !ok { failures += 1; }
+                            if !ok {
+                                failures += 1;
+                            }
                             allocated += v.len() as u64;
                             held.append(&mut v);
                         }
@@ -77,7 +87,11 @@ fn every_frame_is_back_after_random_concurrent_use() {
                         4 if held.len() >= 2 => {
                             let b = held.pop().unwrap();
                             let i = (rng.next() as usize) % held.len();
-                            if held[i].fragment_count() < 8 { held[i].append(b); } else { held.push(b); }
+                            if held[i].fragment_count() < 8 {
+                                held[i].append(b);
+                            } else {
+                                held.push(b);
+                            }
                         }
                         5 if !held.is_empty() => {
                             let i = (rng.next() as usize) % held.len();
@@ -89,26 +103,38 @@ fn every_frame_is_back_after_random_concurrent_use() {
                             let i = (rng.next() as usize) % held.len();
                             let mut b = held.swap_remove(i);
                             if b.make_unique().is_ok() {
-                                if let Ok(d) = b.data_mut() { if let Some(x) = d.first_mut() { *x ^= 1; } }
+                                if let Ok(d) = b.data_mut() {
+                                    if let Some(x) = d.first_mut() {
+                                        *x ^= 1;
+                                    }
+                                }
                             }
                             held.push(b);
                         }
                         _ if !held.is_empty() => {
                             let i = (rng.next() as usize) % held.len();
                             let b = held.swap_remove(i);
-                            match cache.as_mut() { Some(c) => c.free(b), None => drop(b) }
+                            match cache.as_mut() {
+                                Some(c) => c.free(b),
+                                None => drop(b),
+                            }
                         }
                         _ => {}
                     }
                     if held.len() > 64 {
                         let mut rest: Vec<NetBuf> = held.drain(..32).collect();
-                        match cache.as_mut() { Some(c) => c.free_all(&mut rest), None => rest.clear() }
+                        match cache.as_mut() {
+                            Some(c) => c.free_all(&mut rest),
+                            None => rest.clear(),
+                        }
                     }
                 }
                 drop(held);
                 drop(peers);
                 // Drain what peers still send until they are all done.
-                while let Ok(b) = rx.recv() { drop(b); }
+                while let Ok(b) = rx.recv() {
+                    drop(b);
+                }
                 (allocated, failures)
             })
         })
@@ -120,7 +146,10 @@ fn every_frame_is_back_after_random_concurrent_use() {
         allocated += a;
     }
     // The load really cycled the pool many times over.
-    assert!(allocated > 20 * FRAMES as u64, "only {allocated} allocations");
+    assert!(
+        allocated > 20 * FRAMES as u64,
+        "only {allocated} allocations"
+    );
     let s = pool.stats();
     assert_eq!(s.free, FRAMES, "every frame is back: {s:?}");
     assert!(s.min_free < FRAMES);

@@ -44,13 +44,22 @@ impl fmt::Display for ClassError {
         match self {
             Self::NoClasses => f.write_str("a queue set needs at least one traffic class"),
             Self::TooManyClasses(n) => {
-                write!(f, "{n} traffic classes asked for; at most {MAX_CLASSES} are supported")
+                write!(
+                    f,
+                    "{n} traffic classes asked for; at most {MAX_CLASSES} are supported"
+                )
             }
-            Self::BadMapping { priority, class, classes } => write!(
+            Self::BadMapping {
+                priority,
+                class,
+                classes,
+            } => write!(
                 f,
                 "priority {priority} maps to class {class}, but there are only {classes} classes"
             ),
-            Self::BadWeights => f.write_str("weights must be given for every class and be at least 1"),
+            Self::BadWeights => {
+                f.write_str("weights must be given for every class and be at least 1")
+            }
             Self::Capacity(e) => write!(f, "traffic class ring: {e}"),
         }
     }
@@ -102,7 +111,10 @@ impl PriorityMap {
     /// [`ClassError::NoClasses`] or [`ClassError::TooManyClasses`].
     pub fn strict(classes: usize) -> Result<Self, ClassError> {
         check_classes(classes)?;
-        Ok(Self { table: STRICT[classes - 1], classes: classes as u8 })
+        Ok(Self {
+            table: STRICT[classes - 1],
+            classes: classes as u8,
+        })
     }
 
     /// A custom mapping: `table[p]` is the class of priority `p`.
@@ -113,10 +125,17 @@ impl PriorityMap {
         check_classes(classes)?;
         for (priority, &class) in table.iter().enumerate() {
             if usize::from(class) >= classes {
-                return Err(ClassError::BadMapping { priority: priority as u8, class, classes });
+                return Err(ClassError::BadMapping {
+                    priority: priority as u8,
+                    class,
+                    classes,
+                });
             }
         }
-        Ok(Self { table, classes: classes as u8 })
+        Ok(Self {
+            table,
+            classes: classes as u8,
+        })
     }
 
     /// The class of an 802.1Q priority; only its low three bits count, so
@@ -177,7 +196,16 @@ pub fn class_set<T>(
         producers.push(p);
         consumers.push(c);
     }
-    Ok((ClassProducer { map, rings: producers }, ClassConsumer { rings: consumers, schedule }))
+    Ok((
+        ClassProducer {
+            map,
+            rings: producers,
+        },
+        ClassConsumer {
+            rings: consumers,
+            schedule,
+        },
+    ))
 }
 
 /// The enqueue side of a class set.
@@ -188,7 +216,9 @@ pub struct ClassProducer<T> {
 
 impl<T> fmt::Debug for ClassProducer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClassProducer").field("map", &self.map).finish()
+        f.debug_struct("ClassProducer")
+            .field("map", &self.map)
+            .finish()
     }
 }
 
@@ -240,7 +270,9 @@ pub struct ClassConsumer<T> {
 
 impl<T> fmt::Debug for ClassConsumer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClassConsumer").field("schedule", &self.schedule).finish()
+        f.debug_struct("ClassConsumer")
+            .field("schedule", &self.schedule)
+            .finish()
     }
 }
 
@@ -300,7 +332,10 @@ mod tests {
         let m1 = PriorityMap::strict(1).unwrap();
         assert!((0..8).all(|p| m1.class_of(p) == 0));
         let m2 = PriorityMap::strict(2).unwrap();
-        assert_eq!((0..8).map(|p| m2.class_of(p)).collect::<Vec<_>>(), [0, 0, 0, 0, 1, 1, 1, 1]);
+        assert_eq!(
+            (0..8).map(|p| m2.class_of(p)).collect::<Vec<_>>(),
+            [0, 0, 0, 0, 1, 1, 1, 1]
+        );
         // Every table maps into range, and higher priorities never map lower (except BK/BE).
         for n in 1..=8 {
             let m = PriorityMap::strict(n).unwrap();
@@ -315,15 +350,24 @@ mod tests {
         assert_eq!(PriorityMap::strict(9), Err(ClassError::TooManyClasses(9)));
         assert!(matches!(
             PriorityMap::from_table([0, 0, 0, 0, 0, 0, 0, 3], 3),
-            Err(ClassError::BadMapping { priority: 7, class: 3, classes: 3 })
+            Err(ClassError::BadMapping {
+                priority: 7,
+                class: 3,
+                classes: 3
+            })
         ));
         let map = PriorityMap::strict(2).unwrap();
-        assert!(matches!(class_set::<u8>(map, 3, Schedule::Strict), Err(ClassError::Capacity(_))));
+        assert!(matches!(
+            class_set::<u8>(map, 3, Schedule::Strict),
+            Err(ClassError::Capacity(_))
+        ));
         assert!(matches!(
             class_set::<u8>(map, 4, Schedule::Weighted([1, 0, 1, 1, 1, 1, 1, 1])),
             Err(ClassError::BadWeights)
         ));
-        assert!(ClassError::TooManyClasses(9).to_string().contains("at most 8"));
+        assert!(ClassError::TooManyClasses(9)
+            .to_string()
+            .contains("at most 8"));
     }
 
     #[test]
@@ -338,7 +382,10 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(rx.pop_burst(&mut out, 80), 80);
         let classes: Vec<usize> = out.iter().map(|&(p, _)| map.class_of(p)).collect();
-        assert!(classes.windows(2).all(|w| w[0] >= w[1]), "classes in descending order");
+        assert!(
+            classes.windows(2).all(|w| w[0] >= w[1]),
+            "classes in descending order"
+        );
         let stats = tx.stats();
         assert!(stats.iter().all(|s| s.enqueued == 10 && s.dequeued == 10));
     }

@@ -32,7 +32,10 @@ impl fmt::Display for CapacityError {
                 n.checked_next_power_of_two().unwrap_or(MAX_CAPACITY)
             ),
             Self::TooLarge { requested, max } => {
-                write!(f, "ring capacity {requested} is larger than the maximum {max}")
+                write!(
+                    f,
+                    "ring capacity {requested} is larger than the maximum {max}"
+                )
             }
         }
     }
@@ -48,7 +51,10 @@ pub(crate) fn check_capacity(capacity: usize, elem_size: usize) -> Result<(), Ca
     if !capacity.is_power_of_two() {
         return Err(CapacityError::NotPowerOfTwo(capacity));
     }
-    let too_large = CapacityError::TooLarge { requested: capacity, max: MAX_CAPACITY };
+    let too_large = CapacityError::TooLarge {
+        requested: capacity,
+        max: MAX_CAPACITY,
+    };
     if capacity > MAX_CAPACITY {
         return Err(too_large);
     }
@@ -91,10 +97,18 @@ mod tests {
     fn capacities_are_checked() {
         assert_eq!(check_capacity(0, 8), Err(CapacityError::Zero));
         assert_eq!(check_capacity(3, 8), Err(CapacityError::NotPowerOfTwo(3)));
-        assert!(matches!(check_capacity(1 << 31, 1), Err(CapacityError::TooLarge { .. })));
-        assert!(matches!(check_capacity(1 << 30, usize::MAX / 4), Err(CapacityError::TooLarge { .. })));
+        assert!(matches!(
+            check_capacity(1 << 31, 1),
+            Err(CapacityError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            check_capacity(1 << 30, usize::MAX / 4),
+            Err(CapacityError::TooLarge { .. })
+        ));
         assert_eq!(check_capacity(1, 8), Ok(()));
         assert_eq!(check_capacity(1024, 0), Ok(()));
-        assert!(CapacityError::NotPowerOfTwo(1000).to_string().contains("1024"));
+        assert!(CapacityError::NotPowerOfTwo(1000)
+            .to_string()
+            .contains("1024"));
     }
 }

@@ -36,6 +36,8 @@ impl RingMonitor {
 
 impl fmt::Debug for RingMonitor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RingMonitor").field("stats", &self.stats()).finish()
+        f.debug_struct("RingMonitor")
+            .field("stats", &self.stats())
+            .finish()
     }
 }

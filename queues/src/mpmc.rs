@@ -44,10 +44,6 @@ struct HeadTail {
     head: AtomicUsize,
     /// Published up to here (wrapping).
     tail: AtomicUsize,
-    /// Highest occupancy this side observed (producer) — unused on the consumer side.
-    high_water: AtomicUsize,
-    /// Items refused (producer side only).
-    dropped: AtomicU64,
 }
 
 impl HeadTail {
@@ -55,10 +51,18 @@ impl HeadTail {
         Self {
             head: AtomicUsize::new(0),
             tail: AtomicUsize::new(0),
-            high_water: AtomicUsize::new(0),
-            dropped: AtomicU64::new(0),
         }
     }
+}
+
+/// Counters, on their own line so counting never disturbs the indices
+/// the other side polls.
+#[derive(Debug)]
+struct RingCounters {
+    /// Highest occupancy producers observed.
+    high_water: AtomicUsize,
+    /// Items refused.
+    dropped: AtomicU64,
 }
 
 /// How many items a claim must get.
@@ -86,12 +90,15 @@ enum Behaviour {
 pub struct MpmcRing<T> {
     prod: CachePadded<HeadTail>,
     cons: CachePadded<HeadTail>,
+    counters: CachePadded<RingCounters>,
     slots: Slots<T>,
 }
 
 impl<T> fmt::Debug for MpmcRing<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MpmcRing").field("stats", &self.stats()).finish()
+        f.debug_struct("MpmcRing")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -105,6 +112,10 @@ impl<T> MpmcRing<T> {
         Ok(Self {
             prod: CachePadded::new(HeadTail::new()),
             cons: CachePadded::new(HeadTail::new()),
+            counters: CachePadded::new(RingCounters {
+                high_water: AtomicUsize::new(0),
+                dropped: AtomicU64::new(0),
+            }),
             slots: Slots::new(capacity),
         })
     }
@@ -137,15 +148,15 @@ impl<T> MpmcRing<T> {
             len: enqueued.wrapping_sub(dequeued).min(self.capacity()),
             enqueued: enqueued as u64,
             dequeued: dequeued as u64,
-            dropped: self.prod.dropped.load(Ordering::Relaxed),
-            high_water: self.prod.high_water.load(Ordering::Relaxed),
+            dropped: self.counters.dropped.load(Ordering::Relaxed),
+            high_water: self.counters.high_water.load(Ordering::Relaxed),
         }
     }
 
     #[cold]
     fn count_dropped(&self, n: usize) {
         // Relaxed: a statistic; RMW because several producers count.
-        self.prod.dropped.fetch_add(n as u64, Ordering::Relaxed);
+        self.counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Claims up to `n` free slots; returns `(start, count)`.
@@ -188,8 +199,10 @@ impl<T> MpmcRing<T> {
                     let occupancy = used + k;
                     // Relaxed: a statistic. Load first so the common case
                     // does no read-modify-write.
-                    if occupancy > self.prod.high_water.load(Ordering::Relaxed) {
-                        self.prod.high_water.fetch_max(occupancy, Ordering::Relaxed);
+                    if occupancy > self.counters.high_water.load(Ordering::Relaxed) {
+                        self.counters
+                            .high_water
+                            .fetch_max(occupancy, Ordering::Relaxed);
                     }
                     return (head, k);
                 }
@@ -210,7 +223,9 @@ impl<T> MpmcRing<T> {
         }
         // Release: publishes our slot writes (and, through the Acquire
         // above, the earlier ones) to consumers' Acquire in `claim_filled`.
-        self.prod.tail.store(start.wrapping_add(k), Ordering::Release);
+        self.prod
+            .tail
+            .store(start.wrapping_add(k), Ordering::Release);
     }
 
     /// Claims up to `n` filled slots; returns `(start, count)`.
@@ -259,7 +274,9 @@ impl<T> MpmcRing<T> {
             wait_step(&mut spins);
         }
         // Release: pairs with the producers' Acquire in `claim_free`.
-        self.cons.tail.store(start.wrapping_add(k), Ordering::Release);
+        self.cons
+            .tail
+            .store(start.wrapping_add(k), Ordering::Release);
     }
 
     /// Enqueues one item.
@@ -474,7 +491,10 @@ mod tests {
         assert_eq!(r.pop_burst_copy(&mut out), 8);
         assert_eq!(&out[..8], &[1, 2, 3, 4, 5, 6, 7, 8]);
         let s = r.stats();
-        assert_eq!((s.enqueued, s.dequeued, s.dropped, s.high_water), (8, 8, 4, 8));
+        assert_eq!(
+            (s.enqueued, s.dequeued, s.dropped, s.high_water),
+            (8, 8, 4, 8)
+        );
     }
 
     #[test]
@@ -485,7 +505,9 @@ mod tests {
             let mut v: Vec<_> = (0..6).map(|_| token.clone()).collect();
             assert_eq!(r.push_burst(&mut v), 4);
             assert_eq!(v.len(), 2);
-            let Err(Full(back)) = r.push(token.clone()) else { panic!("full") };
+            let Err(Full(back)) = r.push(token.clone()) else {
+                panic!("full")
+            };
             drop(back);
             let mut out = Vec::new();
             assert_eq!(r.pop_bulk(&mut out, 2), 2);
@@ -551,7 +573,10 @@ mod tests {
             let seen = c.join().unwrap();
             for t in 0..THREADS {
                 let mine: Vec<u64> = seen.iter().copied().filter(|x| x / PER == t).collect();
-                assert!(mine.windows(2).all(|w| w[0] < w[1]), "per-producer order kept");
+                assert!(
+                    mine.windows(2).all(|w| w[0] < w[1]),
+                    "per-producer order kept"
+                );
             }
             all.extend(seen);
         }

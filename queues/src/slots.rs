@@ -21,8 +21,13 @@ impl<T> Slots<T> {
     /// Allocates `capacity` empty slots. The caller checked the capacity.
     pub(crate) fn new(capacity: usize) -> Self {
         debug_assert!(capacity.is_power_of_two());
-        let cells = (0..capacity).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect();
-        Self { cells, mask: capacity - 1 }
+        let cells = (0..capacity)
+            .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+            .collect();
+        Self {
+            cells,
+            mask: capacity - 1,
+        }
     }
 
     #[inline(always)]
@@ -38,7 +43,9 @@ impl<T> Slots<T> {
         // which is `repr(transparent)` over `MaybeUninit<T>`, itself
         // layout-compatible with `T`: the slots form one contiguous `[T]`.
         core::cell::UnsafeCell::raw_get(
-            self.cells.as_ptr().cast::<core::cell::UnsafeCell<MaybeUninit<T>>>(),
+            self.cells
+                .as_ptr()
+                .cast::<core::cell::UnsafeCell<MaybeUninit<T>>>(),
         )
         .cast::<T>()
     }

@@ -30,23 +30,28 @@ use crate::slots::Slots;
 use crate::stats::RingStats;
 use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
 
-/// The producer's cache line: its position and the counters only it writes.
+/// The producer's position, alone on its cache line: the consumer polls it.
 #[derive(Debug)]
 struct ProducerSide {
     /// Items ever enqueued (wrapping); the next slot to write.
     tail: AtomicUsize,
-    /// Items refused because the ring was full.
-    dropped: AtomicU64,
-    /// Highest occupancy the producer observed.
-    high_water: AtomicUsize,
 }
 
-/// The consumer's cache line.
+/// The consumer's position, alone on its cache line: the producer polls it.
 #[derive(Debug)]
 struct ConsumerSide {
     /// Items ever dequeued (wrapping); the next slot to read.
     head: AtomicUsize,
-    /// Highest occupancy the consumer observed.
+}
+
+/// Counters, on a line of their own so that counting (say, refusals while
+/// a producer retries on a full ring) never disturbs the line the other
+/// side polls.
+#[derive(Debug)]
+struct SideStats {
+    /// Items refused because the ring was full (producer only).
+    dropped: AtomicU64,
+    /// Highest occupancy this side observed.
     high_water: AtomicUsize,
 }
 
@@ -54,6 +59,8 @@ struct ConsumerSide {
 struct Shared<T> {
     prod: CachePadded<ProducerSide>,
     cons: CachePadded<ConsumerSide>,
+    prod_stats: CachePadded<SideStats>,
+    cons_stats: CachePadded<SideStats>,
     slots: Slots<T>,
 }
 
@@ -64,14 +71,14 @@ impl<T> Shared<T> {
         let head = self.cons.head.load(Ordering::Relaxed);
         let tail = self.prod.tail.load(Ordering::Relaxed);
         let capacity = self.slots.capacity();
-        let hw = self.prod.high_water.load(Ordering::Relaxed);
-        let hw = hw.max(self.cons.high_water.load(Ordering::Relaxed));
+        let hw = self.prod_stats.high_water.load(Ordering::Relaxed);
+        let hw = hw.max(self.cons_stats.high_water.load(Ordering::Relaxed));
         RingStats {
             capacity,
             len: tail.wrapping_sub(head).min(capacity),
             enqueued: tail as u64,
             dequeued: head as u64,
-            dropped: self.prod.dropped.load(Ordering::Relaxed),
+            dropped: self.prod_stats.dropped.load(Ordering::Relaxed),
             high_water: hw,
         }
     }
@@ -112,11 +119,16 @@ pub fn ring<T>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), CapacityEr
     let shared = Arc::new(Shared {
         prod: CachePadded::new(ProducerSide {
             tail: AtomicUsize::new(0),
-            dropped: AtomicU64::new(0),
-            high_water: AtomicUsize::new(0),
         }),
         cons: CachePadded::new(ConsumerSide {
             head: AtomicUsize::new(0),
+        }),
+        prod_stats: CachePadded::new(SideStats {
+            dropped: AtomicU64::new(0),
+            high_water: AtomicUsize::new(0),
+        }),
+        cons_stats: CachePadded::new(SideStats {
+            dropped: AtomicU64::new(0),
             high_water: AtomicUsize::new(0),
         }),
         slots: Slots::new(capacity),
@@ -128,7 +140,12 @@ pub fn ring<T>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), CapacityEr
         high_water: 0,
         dropped: 0,
     };
-    let consumer = Consumer { shared, head: 0, cached_tail: 0, high_water: 0 };
+    let consumer = Consumer {
+        shared,
+        head: 0,
+        cached_tail: 0,
+        high_water: 0,
+    };
     Ok((producer, consumer))
 }
 
@@ -139,15 +156,17 @@ pub struct Producer<T> {
     tail: usize,
     /// The consumer's position when we last looked.
     cached_head: usize,
-    /// Mirrors `shared.prod.high_water`.
+    /// Mirrors `shared.prod_stats.high_water`.
     high_water: usize,
-    /// Mirrors `shared.prod.dropped`.
+    /// Mirrors `shared.prod_stats.dropped`.
     dropped: u64,
 }
 
 impl<T> fmt::Debug for Producer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Producer").field("stats", &self.stats()).finish()
+        f.debug_struct("Producer")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -169,7 +188,10 @@ impl<T> Producer<T> {
         if used > self.high_water {
             self.high_water = used;
             // Relaxed: a statistic with one writer (us).
-            self.shared.prod.high_water.store(used, Ordering::Relaxed);
+            self.shared
+                .prod_stats
+                .high_water
+                .store(used, Ordering::Relaxed);
         }
         cap - used
     }
@@ -178,7 +200,10 @@ impl<T> Producer<T> {
     fn count_dropped(&mut self, n: usize) {
         self.dropped += n as u64;
         // Relaxed: a statistic with one writer (us).
-        self.shared.prod.dropped.store(self.dropped, Ordering::Relaxed);
+        self.shared
+            .prod_stats
+            .dropped
+            .store(self.dropped, Ordering::Relaxed);
     }
 
     /// Makes `n` freshly written slots visible to the consumer.
@@ -332,13 +357,15 @@ pub struct Consumer<T> {
     head: usize,
     /// The producer's position when we last looked.
     cached_tail: usize,
-    /// Mirrors `shared.cons.high_water`.
+    /// Mirrors `shared.cons_stats.high_water`.
     high_water: usize,
 }
 
 impl<T> fmt::Debug for Consumer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Consumer").field("stats", &self.stats()).finish()
+        f.debug_struct("Consumer")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -359,7 +386,10 @@ impl<T> Consumer<T> {
         if avail > self.high_water {
             self.high_water = avail;
             // Relaxed: a statistic with one writer (us).
-            self.shared.cons.high_water.store(avail, Ordering::Relaxed);
+            self.shared
+                .cons_stats
+                .high_water
+                .store(avail, Ordering::Relaxed);
         }
         avail
     }
@@ -420,7 +450,9 @@ impl<T> Consumer<T> {
         // `reserve`; ownership moves into the Vec, and the slots are handed
         // back to the producer only afterwards.
         unsafe {
-            self.shared.slots.read_into(self.head, out.as_mut_ptr().add(len), k);
+            self.shared
+                .slots
+                .read_into(self.head, out.as_mut_ptr().add(len), k);
             out.set_len(len + k);
         }
         self.release(k);
@@ -500,8 +532,14 @@ mod tests {
     #[test]
     fn bad_capacities_are_errors() {
         assert!(matches!(ring::<u8>(0), Err(CapacityError::Zero)));
-        assert!(matches!(ring::<u8>(6), Err(CapacityError::NotPowerOfTwo(6))));
-        assert!(matches!(ring::<u8>(1 << 31), Err(CapacityError::TooLarge { .. })));
+        assert!(matches!(
+            ring::<u8>(6),
+            Err(CapacityError::NotPowerOfTwo(6))
+        ));
+        assert!(matches!(
+            ring::<u8>(1 << 31),
+            Err(CapacityError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -510,14 +548,19 @@ mod tests {
         for i in 0..4 {
             tx.push(i.to_string()).unwrap();
         }
-        let Err(Full(back)) = tx.push("x".into()) else { panic!("ring should be full") };
+        let Err(Full(back)) = tx.push("x".into()) else {
+            panic!("ring should be full")
+        };
         assert_eq!(back, "x");
         for i in 0..4 {
             assert_eq!(rx.pop().as_deref(), Some(i.to_string().as_str()));
         }
         assert_eq!(rx.pop(), None);
         let s = tx.stats();
-        assert_eq!((s.enqueued, s.dequeued, s.dropped, s.high_water, s.len), (4, 4, 1, 4, 0));
+        assert_eq!(
+            (s.enqueued, s.dequeued, s.dropped, s.high_water, s.len),
+            (4, 4, 1, 4, 0)
+        );
     }
 
     #[test]

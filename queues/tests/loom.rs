@@ -26,7 +26,9 @@ fn spsc_single_and_burst_in_order() {
                     let mut v = vec![Arc::new(sent), Arc::new(sent + 1)];
                     let k = tx.push_burst(&mut v);
                     sent += k as u32;
-                    if sent > 3 { sent = 3; }
+                    if sent > 3 {
+                        sent = 3;
+                    }
                 }
                 thread::yield_now();
             }
@@ -152,7 +154,10 @@ fn mpmc_one_producer_two_consumers_refill() {
             })
             .collect();
         let early = ring.push(12).is_ok();
-        let mut got: Vec<u32> = consumers.into_iter().filter_map(|c| c.join().unwrap()).collect();
+        let mut got: Vec<u32> = consumers
+            .into_iter()
+            .filter_map(|c| c.join().unwrap())
+            .collect();
         // Both consumers found an item: the ring was full when they started.
         assert_eq!(got.len(), 2);
         if !early {

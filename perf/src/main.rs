@@ -1,0 +1,85 @@
+//! `strata-perf`: peer comparisons. `strata-perf rings [--runs N]
+//! [--pool-seconds S] [--scale X] [--no-dpdk] [--json FILE]`.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use strata_perf::compare::{self, Options};
+
+const USAGE: &str =
+    "usage: strata-perf rings [--runs N] [--pool-seconds S] [--scale X] [--no-dpdk] [--json FILE]
+
+  rings   Strata's rings and pools beside DPDK (dpdk-test ring_perf_autotest and
+          DPDK's mempool loop), rtrb and crossbeam, measured the same way in one
+          run; prints medians [min–max] in ns per element and the issue-2 targets.
+          --runs N          rounds (default 5)
+          --pool-seconds S  seconds per pool measurement (default 1)
+          --scale X         scale the ring loop counts (default 1)
+          --no-dpdk         leave DPDK out
+          --json FILE       also write the figures as JSON";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match parse(&args) {
+        Ok((opts, json)) => {
+            let report = compare::run(&opts);
+            println!("{}", report.table());
+            if let Some(path) = json {
+                if let Err(e) = std::fs::write(&path, report.json()) {
+                    eprintln!("strata-perf: cannot write {path}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("strata-perf: {msg}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse(args: &[String]) -> Result<(Options, Option<String>), String> {
+    let mut it = args.iter();
+    match it.next().map(String::as_str) {
+        Some("rings") => {}
+        Some("-h" | "--help") | None => return Err("choose a scenario".into()),
+        Some(other) => return Err(format!("unknown scenario {other:?}")),
+    }
+    let mut opts = Options::default();
+    let mut json = None;
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "--runs" => {
+                opts.runs = value("--runs")?
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or("--runs takes a number from 1 to 1000")?;
+            }
+            "--pool-seconds" => {
+                opts.pool_seconds = value("--pool-seconds")?
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 60.0)
+                    .ok_or("--pool-seconds takes seconds from 0 to 60")?;
+            }
+            "--scale" => {
+                opts.scale = value("--scale")?
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 100.0)
+                    .ok_or("--scale takes a factor from 0 to 100")?;
+            }
+            "--no-dpdk" => opts.dpdk = false,
+            "--json" => json = Some(value("--json")?),
+            other => return Err(format!("unknown flag {other:?}")),
+        }
+    }
+    Ok((opts, json))
+}

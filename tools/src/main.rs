@@ -1,0 +1,114 @@
+//! `strata`: the command-line program (DESIGN.md, "Contract: the `strata` command").
+//!
+//! Until the engine lands (issue 4), `strata bench` runs the ring and pool
+//! benchmark — Strata's rings and pools beside DPDK, rtrb and crossbeam,
+//! measured the same way in one run — and prints its table.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use strata_perf::compare::{self, Options};
+
+const USAGE: &str = "usage: strata <command> [options]
+
+commands:
+  bench     rings and pools beside DPDK, rtrb and crossbeam (in memory, no root)
+            [--runs N] [--pool-seconds S] [--scale X] [--no-dpdk] [--json] [--quiet]
+
+The engine commands (replay, serve, gen, fwd, top) arrive with the engine;
+see README.md.";
+
+struct BenchArgs {
+    opts: Options,
+    json: bool,
+}
+
+fn parse_bench(args: &[String]) -> Result<BenchArgs, String> {
+    let mut opts = Options {
+        runs: 1,
+        ..Options::default()
+    };
+    let mut json = false;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "--runs" => {
+                opts.runs = value("--runs")?
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or("--runs takes a number from 1 to 1000")?;
+            }
+            "--pool-seconds" => {
+                opts.pool_seconds = value("--pool-seconds")?
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 60.0)
+                    .ok_or("--pool-seconds takes seconds, more than 0 and at most 60")?;
+            }
+            "--scale" => {
+                opts.scale = value("--scale")?
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 100.0)
+                    .ok_or("--scale takes a factor, more than 0 and at most 100")?;
+            }
+            "--no-dpdk" => opts.dpdk = false,
+            "--json" => json = true,
+            "--quiet" => opts.verbose = false,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown option {other:?} for bench")),
+        }
+    }
+    Ok(BenchArgs { opts, json })
+}
+
+fn main() -> ExitCode {
+    // Read the process's CPUs before anything pins a thread.
+    let _ = strata_engine::cpu::allowed_cpus();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("bench") => match parse_bench(&args[1..]) {
+            Ok(b) => {
+                let cpus = strata_engine::cpu::format_cpu_list(strata_engine::cpu::allowed_cpus());
+                eprintln!(
+                    "strata bench: rings and pools, {} round(s), CPUs {cpus}",
+                    b.opts.runs
+                );
+                let report = compare::run(&b.opts);
+                println!("{}", report.table());
+                if b.json {
+                    println!("{}", report.json());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(msg) => usage_error(&msg),
+        },
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(cmd @ ("replay" | "serve" | "gen" | "fwd" | "top")) => {
+            eprintln!(
+                "strata: '{cmd}' is not available yet: it arrives with the engine (see README.md)"
+            );
+            ExitCode::from(2)
+        }
+        Some(other) => usage_error(&format!("unknown command {other:?}")),
+        None => usage_error("no command given"),
+    }
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    if msg.is_empty() {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("strata: {msg}\n\n{USAGE}");
+    ExitCode::from(2)
+}
