@@ -218,12 +218,10 @@ impl PoolCache {
             return Err(AllocError);
         }
         let start = self.frames.len() - n;
-        let pool = self.inner().id;
-        out.extend(
-            self.frames[start..]
-                .iter()
-                .map(|&frame| RawFrame { pool, frame }),
-        );
+        let tag = u64::from(self.inner().id) << 32;
+        out.extend(self.frames[start..].iter().map(|&frame| RawFrame {
+            tagged: tag | u64::from(frame),
+        }));
         self.frames.truncate(start);
         self.publish_len();
         Ok(())
@@ -236,14 +234,22 @@ impl PoolCache {
         let pool = self.inner().id;
         let before = frames.len();
         self.frames.reserve(before);
-        if frames.iter().all(|raw| raw.pool == pool) {
-            // The usual case, without a branch per frame in the copy.
-            self.frames.extend(frames.iter().map(|raw| raw.frame));
+        // The usual case, all of this pool: one pass with no branch per
+        // frame (a foreign frame is noticed at the end and undone).
+        let mark = self.frames.len();
+        let mut foreign = 0u64;
+        self.frames.extend(frames.iter().map(|raw| {
+            foreign |= (raw.tagged >> 32) ^ u64::from(pool);
+            raw.tagged as u32
+        }));
+        if foreign == 0 {
             frames.clear();
+        } else {
+            self.frames.truncate(mark);
         }
         frames.retain(|raw| {
-            if raw.pool == pool {
-                self.frames.push(raw.frame);
+            if raw.pool() == pool {
+                self.frames.push(raw.index());
                 false
             } else {
                 true

@@ -31,15 +31,31 @@ static NEXT_POOL_ID: AtomicU32 = AtomicU32::new(1);
 /// the pool itself is dropped (a leak, never a double use).
 #[derive(Debug, PartialEq, Eq)]
 #[must_use = "a raw frame must be freed back to its pool"]
+#[repr(transparent)]
 pub struct RawFrame {
-    pub(crate) pool: u32,
-    pub(crate) frame: u32,
+    /// Pool id in the high 32 bits, frame index in the low 32: one word,
+    /// so bursts of raw frames move and check like DPDK's pointers.
+    pub(crate) tagged: u64,
 }
 
 impl RawFrame {
+    #[inline(always)]
+    pub(crate) fn new(pool: u32, frame: u32) -> Self {
+        Self {
+            tagged: (u64::from(pool) << 32) | u64::from(frame),
+        }
+    }
+
+    /// The id of the pool the frame belongs to.
+    #[inline(always)]
+    pub(crate) fn pool(&self) -> u32 {
+        (self.tagged >> 32) as u32
+    }
+
     /// The frame's index in its pool (its UMEM address is `index * frame_size`).
+    #[inline(always)]
     pub fn index(&self) -> u32 {
-        self.frame
+        self.tagged as u32
     }
 }
 
@@ -420,15 +436,22 @@ impl Pool {
     /// [`AllocError`] when fewer than `n` frames are free (counted).
     pub fn alloc_raw_bulk(&self, n: usize, out: &mut Vec<RawFrame>) -> Result<(), AllocError> {
         let inner = self.inner();
-        let mut frames = Vec::with_capacity(n);
-        if n > 0 && inner.free.pop_bulk(&mut frames, n) == 0 {
+        let mut small = [0u32; 64];
+        let mut large = Vec::new();
+        let frames: &mut [u32] = if n <= small.len() {
+            &mut small[..n]
+        } else {
+            large.resize(n, 0);
+            &mut large
+        };
+        if n > 0 && inner.free.pop_bulk_copy(frames) == 0 {
             inner.count_failure(n);
             return Err(AllocError);
         }
         inner.note_free();
-        out.extend(frames.into_iter().map(|frame| RawFrame {
-            pool: inner.id,
-            frame,
+        let tag = u64::from(inner.id) << 32;
+        out.extend(frames.iter().map(|&f| RawFrame {
+            tagged: tag | u64::from(f),
         }));
         Ok(())
     }
@@ -439,16 +462,21 @@ impl Pool {
     pub fn free_raw(&self, frames: &mut Vec<RawFrame>) -> usize {
         let inner = self.inner();
         let before = frames.len();
-        let mut batch = Vec::with_capacity(before);
+        let mut batch = [0u32; 64];
+        let mut n = 0;
         frames.retain(|raw| {
-            if raw.pool == inner.id {
-                batch.push(raw.frame);
-                false
-            } else {
-                true
+            if raw.pool() != inner.id {
+                return true;
             }
+            batch[n] = raw.index();
+            n += 1;
+            if n == batch.len() {
+                inner.put_frames(&batch);
+                n = 0;
+            }
+            false
         });
-        inner.put_frames(&batch);
+        inner.put_frames(&batch[..n]);
         before - frames.len()
     }
 
