@@ -39,13 +39,6 @@ pub struct RawFrame {
 }
 
 impl RawFrame {
-    #[inline(always)]
-    pub(crate) fn new(pool: u32, frame: u32) -> Self {
-        Self {
-            tagged: (u64::from(pool) << 32) | u64::from(frame),
-        }
-    }
-
     /// The id of the pool the frame belongs to.
     #[inline(always)]
     pub(crate) fn pool(&self) -> u32 {
