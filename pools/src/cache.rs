@@ -244,9 +244,13 @@ impl PoolCache {
         }));
         if foreign == 0 {
             frames.clear();
-        } else {
-            self.frames.truncate(mark);
+            if self.frames.len() > self.flush {
+                self.spill();
+            }
+            self.publish_len();
+            return before;
         }
+        self.frames.truncate(mark);
         frames.retain(|raw| {
             if raw.pool() == pool {
                 self.frames.push(raw.index());

@@ -1,6 +1,6 @@
 //! The one place that chooses between `std` and `loom` primitives.
 //!
-//! Under `--cfg loom` every atomic, cell and spin-wait goes through loom so
+//! Under `--cfg loom` every atomic, slot cell and spin-wait goes through loom so
 //! the model checker sees each access; otherwise these are the `std` types
 //! with no overhead. The ring code is written once against this module.
 
@@ -34,27 +34,6 @@ pub(crate) fn wait_step(spins: &mut u32) {
         } else {
             std::thread::yield_now();
         }
-    }
-}
-
-/// A cell whose contents are shared between threads under the rules of the
-/// ring that owns it. Mirrors loom's `UnsafeCell` API so one body of code
-/// serves both builds.
-#[cfg(not(loom))]
-#[derive(Debug)]
-#[repr(transparent)]
-pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
-
-#[cfg(not(loom))]
-impl<T> UnsafeCell<T> {
-    pub(crate) const fn new(value: T) -> Self {
-        Self(core::cell::UnsafeCell::new(value))
-    }
-
-    /// Runs `f` with a mutable raw pointer to the contents.
-    #[inline(always)]
-    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-        f(self.0.get())
     }
 }
 

@@ -58,11 +58,10 @@ fn spsc_copy_bursts_publish_data() {
         let (mut tx, mut rx) = spsc::ring::<u32>(4).unwrap();
         let p = thread::spawn(move || {
             assert_eq!(tx.push_bulk_copy(&[1, 2, 3]), 3);
-            let mut rest = [4u32, 5];
+            let rest = [4u32, 5];
             let mut i = 0;
             while i < rest.len() {
                 i += tx.push_burst_copy(&rest[i..]);
-                rest[0] = rest[0]; // keep the array alive across yields
                 thread::yield_now();
             }
         });
