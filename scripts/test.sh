@@ -28,7 +28,8 @@ RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
 
 step "miri (the Miri-friendly subset)"
 if cargo miri --version >/dev/null 2>&1; then
-  MIRIFLAGS="-Zmiri-disable-isolation" cargo miri test -p strata-queues -p strata-pools --lib
+  # pools maps its region with mmap, which Miri cannot run; the rings are plain memory.
+  cargo miri test -p strata-queues --lib
 else
   echo "skipped: Miri needs a nightly toolchain, and this machine has only stable"
 fi

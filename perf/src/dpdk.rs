@@ -338,3 +338,104 @@ Test OK
         ));
     }
 }
+
+/// One line of `mempool_perf_autotest`'s output.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AutotestLine {
+    /// Cache size.
+    pub cache: usize,
+    /// Lcores used.
+    pub cores: usize,
+    /// Objects per get.
+    pub n_get: usize,
+    /// Objects per put.
+    pub n_put: usize,
+    /// Objects kept before putting back.
+    pub n_keep: usize,
+    /// Objects per second (all cores).
+    pub rate: f64,
+}
+
+/// Parses the `mempool_autotest ... rate_persec=N` lines of DPDK's own
+/// `mempool_perf_autotest` (the full test takes about an hour here: each of
+/// several hundred configurations runs for 5 s).
+pub fn parse_mempool_autotest(text: &str) -> Vec<AutotestLine> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.trim().strip_prefix("mempool_autotest ")?;
+            let mut l = AutotestLine {
+                cache: 0,
+                cores: 0,
+                n_get: 0,
+                n_put: 0,
+                n_keep: 0,
+                rate: 0.0,
+            };
+            for kv in rest.split_whitespace() {
+                let (k, v) = kv.split_once('=')?;
+                match k {
+                    "cache" => l.cache = v.parse().ok()?,
+                    "cores" => l.cores = v.parse().ok()?,
+                    "n_get_bulk" => l.n_get = v.parse().ok()?,
+                    "n_put_bulk" => l.n_put = v.parse().ok()?,
+                    "n_keep" => l.n_keep = v.parse().ok()?,
+                    "rate_persec" => l.rate = v.parse().ok()?,
+                    _ => {}
+                }
+            }
+            (l.rate > 0.0).then_some(l)
+        })
+        .collect()
+}
+
+/// Runs DPDK's own `mempool_perf_autotest` in full (slow: about an hour)
+/// and returns its lines.
+///
+/// # Errors
+/// [`DpdkError`] if `dpdk-test` is missing or fails.
+pub fn mempool_autotest(cpus: &str) -> Result<Vec<AutotestLine>, DpdkError> {
+    let exe = which("dpdk-test").ok_or(DpdkError::Missing("dpdk-test"))?;
+    let prefix = format!("strata-perf-mpa-{}", std::process::id());
+    let mut child = Command::new(exe)
+        .args(["-l", cpus])
+        .args(EAL_FLAGS)
+        .args(["--file-prefix", &prefix])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| DpdkError::Failed {
+            what: "dpdk-test".into(),
+            detail: e.to_string(),
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(b"mempool_perf_autotest\nquit\n");
+    }
+    let out = child.wait_with_output().map_err(|e| DpdkError::Failed {
+        what: "dpdk-test".into(),
+        detail: e.to_string(),
+    })?;
+    let lines = parse_mempool_autotest(&String::from_utf8_lossy(&out.stdout));
+    if lines.is_empty() {
+        return Err(DpdkError::Parse("mempool_perf_autotest rates"));
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod autotest_tests {
+    use super::*;
+
+    #[test]
+    fn parses_autotest_lines() {
+        let text = "start performance test (with cache)\n\
+            mempool_autotest cache=512 cores=1 n_get_bulk=32 n_put_bulk=32 n_keep=32 constant_n=0 rate_persec=2007982004\n\
+            mempool_autotest cache=512 cores=1 n_get_bulk=32 n_put_bulk=32 n_keep=128 rate_persec=garbage\n";
+        let lines = parse_mempool_autotest(text);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            (lines[0].cache, lines[0].n_keep, lines[0].rate),
+            (512, 32, 2007982004.0)
+        );
+    }
+}

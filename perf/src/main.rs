@@ -16,10 +16,39 @@ const USAGE: &str =
           --pool-seconds S  seconds per pool measurement (default 1)
           --scale X         scale the ring loop counts (default 1)
           --no-dpdk         leave DPDK out
-          --json FILE       also write the figures as JSON";
+          --json FILE       also write the figures as JSON
+
+  mempool-autotest  DPDK's own mempool_perf_autotest in full (about an hour here),
+          to check that DPDK's mempool loop as `rings` runs it matches it; prints
+          the one-core bulk-32 lines.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("mempool-autotest") {
+        let cpus =
+            strata_perf::micro::two_cpus().map_or("0".to_owned(), |(a, b)| format!("{a},{b}"));
+        return match strata_perf::dpdk::mempool_autotest(&cpus) {
+            Ok(lines) => {
+                for l in lines
+                    .iter()
+                    .filter(|l| l.cores == 1 && l.n_get == 32 && l.n_put == 32)
+                {
+                    println!(
+                        "cache={} n_keep={} rate_persec={:.0} ({:.3} ns per object)",
+                        l.cache,
+                        l.n_keep,
+                        l.rate,
+                        1e9 / l.rate
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("strata-perf: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match parse(&args) {
         Ok((opts, json)) => {
             let report = compare::run(&opts);
