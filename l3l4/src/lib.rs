@@ -1,6 +1,7 @@
 //! Strata's core protocols, after the Zephyr network stack's "core protocols" layer:
-//! IPv4, ICMPv4 and UDP wire formats and the internet checksum, sans-I/O (no I/O, no
-//! clock, no threads, no allocation while parsing).
+//! IPv4, IPv6, ICMPv4, ICMPv6 (with neighbour discovery and MLDv2) and UDP wire formats
+//! and the internet checksum, sans-I/O (no I/O, no clock, no threads, no allocation
+//! while parsing).
 //!
 //! # Map
 //!
@@ -13,7 +14,15 @@
 //!   - [`wire::ipv4`]: IPv4 headers with options and fragments (RFC 791, RFC 1122),
 //!     drop classes after Zephyr's `net_stats` ([`Ipv4DropReason`]);
 //!   - [`wire::udp`]: UDP (RFC 768) and its zero-checksum rules over IPv4 and IPv6;
-//!   - [`wire::icmpv4`]: ICMPv4 echo and error messages (RFC 792).
+//!   - [`wire::icmpv4`]: ICMPv4 echo and error messages (RFC 792);
+//!   - [`wire::ipv6`]: the IPv6 fixed header and address helpers (RFC 8200, RFC 4291);
+//!   - [`wire::ipv6ext`]: the extension header walk, bounded, with options and the
+//!     parameter problems it calls for (RFC 8200 §4);
+//!   - [`wire::ipv6frag`]: the IPv6 fragment header (RFC 8200 §4.5);
+//!   - [`wire::icmpv6`]: ICMPv6 echo and error messages (RFC 4443);
+//!   - [`wire::ndisc`]: neighbour discovery messages, options and validity rules
+//!     (RFC 4861, RFC 4862);
+//!   - [`wire::mld`]: MLDv2 reports (RFC 3810).
 //!
 //! The names are flat at the crate root (`Ipv4Packet`, `Ipv4Repr`, `UdpPacket`, …), as
 //! in smoltcp.
@@ -51,6 +60,24 @@ pub use wire::icmpv4::{
     DstUnreachable as Icmpv4DstUnreachable, Message as Icmpv4Message, Packet as Icmpv4Packet,
     ParamProblem as Icmpv4ParamProblem, Repr as Icmpv4Repr, TimeExceeded as Icmpv4TimeExceeded,
 };
+pub use wire::icmpv6::{
+    DstUnreachable as Icmpv6DstUnreachable, Message as Icmpv6Message, Packet as Icmpv6Packet,
+    ParamProblem as Icmpv6ParamProblem, Repr as Icmpv6Repr, TimeExceeded as Icmpv6TimeExceeded,
+};
 pub use wire::ipv4::{DropReason as Ipv4DropReason, Packet as Ipv4Packet, Repr as Ipv4Repr};
+pub use wire::ipv6::{Packet as Ipv6Packet, Repr as Ipv6Repr};
+pub use wire::ipv6ext::{
+    Chain as Ipv6Chain, ChainError as Ipv6ChainError, ChainLimits as Ipv6ChainLimits,
+    Header as Ipv6ExtHeader, OptionsRepr as Ipv6OptionsRepr,
+};
+pub use wire::ipv6frag::{Header as Ipv6FragHeader, Repr as Ipv6FragRepr};
+pub use wire::mld::{
+    Packet as MldPacket, RecordRepr as MldRecordRepr, RecordType as MldRecordType,
+    ReportRepr as MldReportRepr,
+};
+pub use wire::ndisc::{
+    NdiscOption, NdiscOptions, NeighborFlags, Packet as NdiscPacket, PrefixInfo as NdiscPrefixInfo,
+    Repr as NdiscRepr, RouterFlags,
+};
 pub use wire::udp::{Packet as UdpPacket, Repr as UdpRepr};
 pub use wire::{Error, IpPair, IpProtocol, Result};

@@ -24,11 +24,19 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::checksum;
 
 pub mod icmpv4;
+pub mod icmpv6;
 pub mod ipv4;
+pub mod ipv6;
+pub mod ipv6ext;
+pub mod ipv6frag;
+pub mod mld;
+pub mod ndisc;
 pub mod udp;
 
 #[cfg(test)]
 pub(crate) mod frames;
+#[cfg(test)]
+pub(crate) mod frames_v6;
 
 /// A range of bytes inside a header.
 pub(crate) type Field = core::ops::Range<usize>;
