@@ -147,7 +147,7 @@ fn every_frame_is_back_after_random_concurrent_use() {
     }
     // The load really cycled the pool many times over.
     assert!(
-        allocated > 20 * FRAMES as u64,
+        allocated > 4 * FRAMES as u64,
         "only {allocated} allocations"
     );
     let s = pool.stats();
