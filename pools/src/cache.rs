@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{AllocError, PoolError};
 use crate::netbuf::NetBuf;
@@ -28,12 +28,22 @@ use crate::pool::{Inner, Pool, RawFrame};
 /// ```
 pub struct PoolCache {
     pool: Pool,
-    /// Free frame indices held here; used as a stack (hot frames reused first).
-    frames: Vec<u32>,
+    /// Free frames held here, tagged (`pool tag | index`, as in the shared
+    /// ring and in raw frames); used as a stack (hot frames reused first).
+    frames: Vec<u64>,
+    /// The pool's tag (`id << 32`).
+    tag: u64,
     slot: usize,
+    /// `&inner.cache_lens[slot]`, kept so publishing a length is one store.
+    len_cell: NonNull<AtomicUsize>,
     size: usize,
     flush: usize,
 }
+
+// SAFETY: the cache owns its frames and a `Pool` (which is `Send + Sync`);
+// `len_cell` points into that pool's `Inner` and is only written by the
+// cache's owner, so moving the cache to another thread moves that role too.
+unsafe impl Send for PoolCache {}
 
 impl fmt::Debug for PoolCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -61,8 +71,12 @@ impl PoolCache {
             ))
         })?;
         let (size, flush) = (inner.cache_size, inner.flush_threshold);
+        let tag = inner.tag;
+        let len_cell = NonNull::from(&*inner.cache_lens[slot]);
         Ok(Self {
+            len_cell,
             frames: Vec::with_capacity(flush + 64),
+            tag,
             pool,
             slot,
             size,
@@ -77,8 +91,11 @@ impl PoolCache {
 
     #[inline(always)]
     fn publish_len(&self) {
+        // SAFETY: `len_cell` points into the pool's `Inner`, which lives at
+        // least as long as this cache (it holds a `Pool`).
+        let cell = unsafe { self.len_cell.as_ref() };
         // Relaxed: a statistic with one writer (this cache).
-        self.inner().cache_lens[self.slot].store(self.frames.len(), Ordering::Relaxed);
+        cell.store(self.frames.len(), Ordering::Relaxed);
     }
 
     /// Refills from the shared ring so that at least `want` frames are held
@@ -114,7 +131,7 @@ impl PoolCache {
         }
         let frame = self.frames.pop().ok_or(AllocError)?;
         self.publish_len();
-        Ok(self.inner().make_buf(frame))
+        Ok(self.inner().make_buf(frame as u32))
     }
 
     /// Allocates exactly `n` buffers onto `out`, or none.
@@ -150,9 +167,11 @@ impl PoolCache {
         let start = self.frames.len() - n;
         out.reserve(n);
         let inner = self.pool.inner();
-        for &frame in &self.frames[start..] {
-            out.push(inner.make_buf(frame));
-        }
+        out.extend(
+            self.frames[start..]
+                .iter()
+                .map(|&frame| inner.make_buf(frame as u32)),
+        );
         self.frames.truncate(start);
         self.publish_len();
     }
@@ -162,10 +181,10 @@ impl PoolCache {
     #[inline]
     pub fn free(&mut self, buf: NetBuf) {
         let ours: NonNull<Inner> = NonNull::from(self.pool.inner());
-        let frames = &mut self.frames;
+        let (frames, tag) = (&mut self.frames, self.tag);
         buf.dismantle(|pool, frame| {
             if pool == ours {
-                frames.push(frame);
+                frames.push(tag | u64::from(frame));
             } else {
                 other_pool_home(pool, frame);
             }
@@ -185,15 +204,15 @@ impl PoolCache {
             // Fast path: a single-fragment, unshared buffer of this pool.
             let buf = match buf.try_into_sole_frame(ours) {
                 Ok(frame) => {
-                    self.frames.push(frame);
+                    self.frames.push(self.tag | u64::from(frame));
                     continue;
                 }
                 Err(buf) => buf,
             };
-            let frames = &mut self.frames;
+            let (frames, tag) = (&mut self.frames, self.tag);
             buf.dismantle(|pool, frame| {
                 if pool == ours {
-                    frames.push(frame);
+                    frames.push(tag | u64::from(frame));
                 } else {
                     other_pool_home(pool, frame);
                 }
@@ -218,10 +237,7 @@ impl PoolCache {
             return Err(AllocError);
         }
         let start = self.frames.len() - n;
-        let tag = u64::from(self.inner().id) << 32;
-        out.extend(self.frames[start..].iter().map(|&frame| RawFrame {
-            tagged: tag | u64::from(frame),
-        }));
+        RawFrame::extend_from_words(out, &self.frames[start..]);
         self.frames.truncate(start);
         self.publish_len();
         Ok(())
@@ -231,34 +247,26 @@ impl PoolCache {
     /// are refused and left in `frames`; returns how many were taken.
     #[inline]
     pub fn free_raw(&mut self, frames: &mut Vec<RawFrame>) -> usize {
-        let pool = self.inner().id;
         let before = frames.len();
-        self.frames.reserve(before);
-        // The usual case, all of this pool: one pass with no branch per
-        // frame (a foreign frame is noticed at the end and undone).
-        let mark = self.frames.len();
-        let mut foreign = 0u64;
-        self.frames.extend(frames.iter().map(|raw| {
-            foreign |= (raw.tagged >> 32) ^ u64::from(pool);
-            raw.tagged as u32
-        }));
+        // The usual case, all of this pool: a branch-free check, then a
+        // plain copy of the tagged words.
+        let tag = self.tag;
+        let words = RawFrame::as_words(frames);
+        let foreign = words.iter().fold(0u64, |acc, &w| acc | ((w ^ tag) >> 32));
         if foreign == 0 {
+            self.frames.extend_from_slice(words);
             frames.clear();
-            if self.frames.len() > self.flush {
-                self.spill();
-            }
-            self.publish_len();
-            return before;
+        } else {
+            let held = &mut self.frames;
+            frames.retain(|raw| {
+                if raw.tagged >> 32 == tag >> 32 {
+                    held.push(raw.tagged);
+                    false
+                } else {
+                    true
+                }
+            });
         }
-        self.frames.truncate(mark);
-        frames.retain(|raw| {
-            if raw.pool() == pool {
-                self.frames.push(raw.index());
-                false
-            } else {
-                true
-            }
-        });
         if self.frames.len() > self.flush {
             self.spill();
         }
@@ -294,7 +302,7 @@ fn other_pool_home(pool: NonNull<Inner>, frame: u32) {
     // SAFETY: `pool` came from a live `NetBuf` of that pool; a pool's
     // `Inner` outlives every frame that is out (see `Owner::drop`).
     let inner = unsafe { pool.as_ref() };
-    inner.put_frames(&[frame]);
+    inner.put_frames(&[inner.tag | u64::from(frame)]);
 }
 
 impl Drop for PoolCache {

@@ -444,7 +444,7 @@ impl Drop for NetBuf {
         }
         let inner = self.inner();
         if release_ref(inner, self.frame) {
-            inner.put_frames(&[self.frame]);
+            inner.put_frames(&[inner.tag | u64::from(self.frame)]);
         }
     }
 }

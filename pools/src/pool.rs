@@ -39,6 +39,34 @@ pub struct RawFrame {
 }
 
 impl RawFrame {
+    /// Views raw frames as their tagged words.
+    #[inline(always)]
+    pub(crate) fn as_words(frames: &[RawFrame]) -> &[u64] {
+        // SAFETY: `RawFrame` is `repr(transparent)` over `u64`, so a slice of
+        // one is a slice of the other with the same length and alignment;
+        // the words are only read.
+        unsafe { std::slice::from_raw_parts(frames.as_ptr().cast::<u64>(), frames.len()) }
+    }
+
+    /// Appends the frames named by tagged `words` to `out` with one copy.
+    /// The caller owns those frames (they came out of a free list).
+    #[inline(always)]
+    pub(crate) fn extend_from_words(out: &mut Vec<RawFrame>, words: &[u64]) {
+        out.reserve(words.len());
+        let len = out.len();
+        // SAFETY: `reserve` made room for `words.len()` more; `RawFrame` is
+        // `repr(transparent)` over `u64`, so copying the words initialises
+        // that many `RawFrame`s, after which the length covers them.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                words.as_ptr(),
+                out.as_mut_ptr().add(len).cast::<u64>(),
+                words.len(),
+            );
+            out.set_len(len + words.len());
+        }
+    }
+
     /// The id of the pool the frame belongs to.
     #[inline(always)]
     pub(crate) fn pool(&self) -> u32 {
@@ -88,8 +116,11 @@ pub(crate) struct Inner {
     pub(crate) refcnt: Box<[AtomicU32]>,
     /// This pool's identity, carried by [`RawFrame`]s.
     pub(crate) id: u32,
+    /// `id << 32`: free frames travel as `tag | index` (the free ring, the
+    /// caches, raw frames), one word each, like DPDK's object pointers.
+    pub(crate) tag: u64,
     /// Free frame indices.
-    pub(crate) free: MpmcRing<u32>,
+    pub(crate) free: MpmcRing<u64>,
     pub(crate) cache_size: usize,
     pub(crate) flush_threshold: usize,
     /// Frames held by each registered cache (each written by its cache only).
@@ -154,9 +185,9 @@ impl Inner {
     /// Takes one frame straight from the shared ring.
     pub(crate) fn alloc_direct(&self) -> Result<NetBuf, AllocError> {
         match self.free.pop() {
-            Some(frame) => {
+            Some(tagged) => {
                 self.note_free();
-                Ok(self.make_buf(frame))
+                Ok(self.make_buf(tagged as u32))
             }
             None => {
                 self.count_failure(1);
@@ -167,7 +198,7 @@ impl Inner {
 
     /// Returns frames whose last handle is gone to the shared ring.
     #[inline]
-    pub(crate) fn put_frames(&self, frames: &[u32]) {
+    pub(crate) fn put_frames(&self, frames: &[u64]) {
         let k = self.free.push_burst_copy(frames);
         // The ring has a slot for every frame of the pool, so a frame coming
         // home always fits; anything else is a double free.
@@ -291,7 +322,9 @@ impl Pool {
         let ring_cap = config.frames.next_power_of_two();
         let free =
             MpmcRing::new(ring_cap).map_err(|e| PoolError::Config(format!("free ring: {e}")))?;
-        let all: Vec<u32> = (0..config.frames as u32).collect();
+        let id = NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed);
+        let tag = u64::from(id) << 32;
+        let all: Vec<u64> = (0..config.frames as u64).map(|f| tag | f).collect();
         for chunk in all.chunks(4096) {
             let k = free.push_bulk_copy(chunk);
             debug_assert_eq!(k, chunk.len());
@@ -303,7 +336,8 @@ impl Pool {
             frames: config.frames,
             headroom: config.headroom,
             refcnt: (0..config.frames).map(|_| AtomicU32::new(1)).collect(),
-            id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
+            id,
+            tag,
             free,
             cache_size: config.cache_size,
             flush_threshold: config.cache_flush_threshold,
@@ -349,8 +383,7 @@ impl Pool {
     /// [`AllocError`] when fewer than `n` frames are free (counted as `n` failures).
     pub fn alloc_bulk(&self, n: usize, out: &mut Vec<NetBuf>) -> Result<(), AllocError> {
         let inner = self.inner();
-        let mut frames = [0u32; 64];
-        let mut left = n;
+        let mut frames = [0u64; 64];
         // Bulks above 64 are claimed in one all-or-nothing step through a Vec.
         if n > frames.len() {
             let mut v = Vec::with_capacity(n);
@@ -359,7 +392,7 @@ impl Pool {
                 return Err(AllocError);
             }
             inner.note_free();
-            out.extend(v.into_iter().map(|f| inner.make_buf(f)));
+            out.extend(v.into_iter().map(|f| inner.make_buf(f as u32)));
             return Ok(());
         }
         if inner.free.pop_bulk_copy(&mut frames[..n]) == 0 && n > 0 {
@@ -367,12 +400,7 @@ impl Pool {
             return Err(AllocError);
         }
         inner.note_free();
-        out.reserve(n);
-        for &f in &frames[..n] {
-            out.push(inner.make_buf(f));
-            left -= 1;
-        }
-        debug_assert_eq!(left, 0);
+        out.extend(frames[..n].iter().map(|&f| inner.make_buf(f as u32)));
         Ok(())
     }
 
@@ -380,12 +408,12 @@ impl Pool {
     /// burst semantics). Shortfalls are counted as failures.
     pub fn alloc_burst(&self, n: usize, out: &mut Vec<NetBuf>) -> usize {
         let inner = self.inner();
-        let mut frames = [0u32; 64];
+        let mut frames = [0u64; 64];
         let mut done = 0;
         while done < n {
             let want = (n - done).min(frames.len());
             let k = inner.free.pop_burst_copy(&mut frames[..want]);
-            out.extend(frames[..k].iter().map(|&f| inner.make_buf(f)));
+            out.extend(frames[..k].iter().map(|&f| inner.make_buf(f as u32)));
             done += k;
             if k < want {
                 break;
@@ -405,12 +433,12 @@ impl Pool {
     pub fn free_all(&self, bufs: &mut Vec<NetBuf>) {
         let inner = self.inner();
         let ours = self.owner.inner;
-        let mut batch = [0u32; 64];
+        let mut batch = [0u64; 64];
         let mut n = 0;
         for buf in bufs.drain(..) {
             match buf.try_into_sole_frame(ours) {
                 Ok(frame) => {
-                    batch[n] = frame;
+                    batch[n] = inner.tag | u64::from(frame);
                     n += 1;
                     if n == batch.len() {
                         inner.put_frames(&batch);
@@ -429,9 +457,9 @@ impl Pool {
     /// [`AllocError`] when fewer than `n` frames are free (counted).
     pub fn alloc_raw_bulk(&self, n: usize, out: &mut Vec<RawFrame>) -> Result<(), AllocError> {
         let inner = self.inner();
-        let mut small = [0u32; 64];
+        let mut small = [0u64; 64];
         let mut large = Vec::new();
-        let frames: &mut [u32] = if n <= small.len() {
+        let frames: &mut [u64] = if n <= small.len() {
             &mut small[..n]
         } else {
             large.resize(n, 0);
@@ -442,10 +470,7 @@ impl Pool {
             return Err(AllocError);
         }
         inner.note_free();
-        let tag = u64::from(inner.id) << 32;
-        out.extend(frames.iter().map(|&f| RawFrame {
-            tagged: tag | u64::from(f),
-        }));
+        out.extend(frames.iter().map(|&tagged| RawFrame { tagged }));
         Ok(())
     }
 
@@ -455,13 +480,13 @@ impl Pool {
     pub fn free_raw(&self, frames: &mut Vec<RawFrame>) -> usize {
         let inner = self.inner();
         let before = frames.len();
-        let mut batch = [0u32; 64];
+        let mut batch = [0u64; 64];
         let mut n = 0;
         frames.retain(|raw| {
             if raw.pool() != inner.id {
                 return true;
             }
-            batch[n] = raw.index();
+            batch[n] = raw.tagged;
             n += 1;
             if n == batch.len() {
                 inner.put_frames(&batch);
