@@ -252,8 +252,10 @@ impl PoolCache {
         // plain copy of the tagged words.
         let tag = self.tag;
         let words = RawFrame::as_words(frames);
-        let foreign = words.iter().fold(0u64, |acc, &w| acc | ((w ^ tag) >> 32));
-        if foreign == 0 {
+        // `tag`'s low half is zero, so the high half of the OR is zero
+        // exactly when every word carries this pool's tag.
+        let diff = words.iter().fold(0u64, |acc, &w| acc | (w ^ tag));
+        if diff >> 32 == 0 {
             self.frames.extend_from_slice(words);
             frames.clear();
         } else {
