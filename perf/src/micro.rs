@@ -22,7 +22,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use strata_engine::cpu;
-use strata_pools::{HugePages, NetBuf, Pool, PoolConfig, RawFrame};
+use strata_pools::{HugePages, NetBuf, Pool, PoolConfig, RawBurst};
 use strata_queues::{spsc, MpmcRing};
 
 /// Slots in the measured rings (DPDK's `RING_SIZE`).
@@ -194,7 +194,7 @@ pub fn two_cores(kind: RingKind, n: usize, iterations: u64) -> Option<TwoCore> {
 /// What a pool measurement takes and gives back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolLayer {
-    /// [`RawFrame`]s: the layer of `rte_mempool_get/put`.
+    /// [`RawBurst`]s of raw frames: the layer of `rte_mempool_get/put`.
     Raw,
     /// [`NetBuf`] handles: the layer of `rte_pktmbuf_alloc_bulk/free_bulk`.
     NetBuf,
@@ -237,7 +237,9 @@ pub fn pool_get_put(
         None
     };
     let groups = n_keep / n_bulk;
-    let mut raw: Vec<Vec<RawFrame>> = (0..groups).map(|_| Vec::with_capacity(n_bulk)).collect();
+    let mut raw: Vec<RawBurst> = (0..groups)
+        .map(|_| RawBurst::with_capacity(n_bulk))
+        .collect();
     let mut bufs: Vec<Vec<NetBuf>> = (0..groups).map(|_| Vec::with_capacity(n_bulk)).collect();
     let limit = Duration::from_secs_f64(seconds);
     let start = Instant::now();
@@ -248,19 +250,19 @@ pub fn pool_get_put(
             match (layer, pcache.as_mut()) {
                 (PoolLayer::Raw, Some(c)) => {
                     for g in raw.iter_mut() {
-                        c.alloc_raw_bulk(n_bulk, g).expect("pool sized for n_keep");
+                        c.alloc_raw_burst(n_bulk, g).expect("pool sized for n_keep");
                     }
                     for g in raw.iter_mut() {
-                        c.free_raw(g);
+                        c.free_raw_burst(g);
                     }
                 }
                 (PoolLayer::Raw, None) => {
                     for g in raw.iter_mut() {
-                        pool.alloc_raw_bulk(n_bulk, g)
+                        pool.alloc_raw_burst(n_bulk, g)
                             .expect("pool sized for n_keep");
                     }
                     for g in raw.iter_mut() {
-                        pool.free_raw(g);
+                        pool.free_raw_burst(g);
                     }
                 }
                 (PoolLayer::NetBuf, Some(c)) => {

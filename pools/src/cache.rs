@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::{AllocError, PoolError};
 use crate::netbuf::NetBuf;
 use crate::pool::{Inner, Pool, RawFrame};
+use crate::raw::RawBurst;
 
 /// A cache of free frames owned by one thread. `Send` (hand it to the
 /// worker that will use it), not `Sync`. Dropping it returns its frames.
@@ -274,6 +275,47 @@ impl PoolCache {
         }
         self.publish_len();
         before - frames.len()
+    }
+
+    /// Takes exactly `n` raw frames onto the end of `burst`, or none: a
+    /// plain copy of `n` words, like `rte_mempool_get_bulk` from a cache.
+    ///
+    /// # Errors
+    /// [`AllocError`] when fewer than `n` frames are free (counted), or
+    /// when `burst` already holds frames of another pool.
+    #[inline]
+    pub fn alloc_raw_burst(&mut self, n: usize, burst: &mut RawBurst) -> Result<(), AllocError> {
+        if !burst.accepts(self.tag) {
+            return Err(AllocError);
+        }
+        if self.frames.len() < n && !self.refill(n) {
+            self.inner().count_failure(n);
+            return Err(AllocError);
+        }
+        let start = self.frames.len() - n;
+        burst.words.extend_from_slice(&self.frames[start..]);
+        burst.tag = self.tag;
+        self.frames.truncate(start);
+        self.publish_len();
+        Ok(())
+    }
+
+    /// Gives every frame of `burst` back (leaving it empty) with one check
+    /// of its pool; returns how many. A burst of another pool is left as it
+    /// is and 0 returned.
+    #[inline]
+    pub fn free_raw_burst(&mut self, burst: &mut RawBurst) -> usize {
+        if !burst.accepts(self.tag) {
+            return 0;
+        }
+        let n = burst.words.len();
+        self.frames.extend_from_slice(&burst.words);
+        burst.words.clear();
+        if self.frames.len() > self.flush {
+            self.spill();
+        }
+        self.publish_len();
+        n
     }
 
     /// Frames held by this cache.

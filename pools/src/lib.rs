@@ -6,6 +6,7 @@
 //! | [`Pool`] | one page-aligned region (memmap2; 2 MiB huge pages when configured) cut into frames aligned to their size, a reference count per frame, a lock-free shared free ring |
 //! | [`NetBuf`] | a 24-byte handle: headroom/tailroom, `push`/`pull`/`put`/`truncate`, zero-copy clones, copy-on-write, chains of fragments |
 //! | [`PoolCache`] | a per-core cache in front of the shared ring: bulk (all-or-nothing) and burst allocation, frees from any pool |
+//! | [`RawFrame`], [`RawBurst`] | frames without a handle, for devices: one tagged word each; a burst of one pool is freed with a single check |
 //! | [`PoolStats`] | capacity, free, min_free, alloc_failures (the `pools` entries of the stats JSON) |
 //!
 //! Frame `i` lives at byte `i * frame_size` of the region, so the region can
@@ -25,6 +26,7 @@ mod config;
 mod error;
 mod netbuf;
 mod pool;
+mod raw;
 mod region;
 #[cfg(test)]
 mod tests;
@@ -34,3 +36,4 @@ pub use config::{HugePages, PoolConfig, MAX_FRAMES, MAX_FRAME_SIZE, MIN_FRAME_SI
 pub use error::{AllocError, BufError, PoolError};
 pub use netbuf::{Fragments, NetBuf};
 pub use pool::{Pool, PoolStats, RawFrame, MAX_CACHES};
+pub use raw::RawBurst;

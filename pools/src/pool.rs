@@ -18,6 +18,7 @@ use crate::cache::PoolCache;
 use crate::config::PoolConfig;
 use crate::error::{AllocError, PoolError};
 use crate::netbuf::NetBuf;
+use crate::raw::RawBurst;
 use crate::region::Region;
 
 /// Pool identities for [`RawFrame`]s (Relaxed: only uniqueness matters).
@@ -496,6 +497,40 @@ impl Pool {
         });
         inner.put_frames(&batch[..n]);
         before - frames.len()
+    }
+
+    /// Takes exactly `n` raw frames straight from the shared ring onto the
+    /// end of `burst`, or none.
+    ///
+    /// # Errors
+    /// [`AllocError`] when fewer than `n` frames are free (counted), or
+    /// when `burst` holds frames of another pool.
+    pub fn alloc_raw_burst(&self, n: usize, burst: &mut RawBurst) -> Result<(), AllocError> {
+        let inner = self.inner();
+        if !burst.accepts(inner.tag) {
+            return Err(AllocError);
+        }
+        if n > 0 && inner.free.pop_bulk(&mut burst.words, n) == 0 {
+            inner.count_failure(n);
+            return Err(AllocError);
+        }
+        burst.tag = inner.tag;
+        inner.note_free();
+        Ok(())
+    }
+
+    /// Gives every frame of `burst` back to the shared ring (leaving it
+    /// empty) with one check of its pool; returns how many. A burst of
+    /// another pool is left as it is and 0 returned.
+    pub fn free_raw_burst(&self, burst: &mut RawBurst) -> usize {
+        let inner = self.inner();
+        if !burst.accepts(inner.tag) {
+            return 0;
+        }
+        inner.put_frames(&burst.words);
+        let n = burst.words.len();
+        burst.words.clear();
+        n
     }
 
     /// A per-core cache in front of this pool (one per worker thread).

@@ -356,3 +356,40 @@ fn bulk_free_paths_handle_shared_and_chained_buffers() {
     drop(c);
     assert_eq!(p.stats().free, 16);
 }
+
+#[test]
+fn raw_bursts_move_whole_and_only_to_their_pool() {
+    let p1 = pool(64);
+    let p2 = pool(64);
+    let mut c1 = p1.cache().unwrap();
+    let mut b1 = RawBurst::with_capacity(32);
+    c1.alloc_raw_burst(32, &mut b1).unwrap();
+    p1.alloc_raw_burst(4, &mut b1).unwrap();
+    assert_eq!(b1.len(), 36);
+    let mut seen: Vec<u32> = b1.indices().collect();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 36, "distinct frames");
+    let mut b2 = RawBurst::with_capacity(8);
+    p2.alloc_raw_burst(8, &mut b2).unwrap();
+    // Neither pool takes the other's burst, nor tops one up.
+    assert_eq!(c1.free_raw_burst(&mut b2), 0);
+    assert_eq!(p1.free_raw_burst(&mut b2), 0);
+    assert!(c1.alloc_raw_burst(1, &mut b2).is_err());
+    assert_eq!(b2.len(), 8);
+    // A single frame moved between bursts keeps its pool.
+    let f = b2.pop().unwrap();
+    assert!(b1.push(f).is_err());
+    assert_eq!(p1.stats().free, 28);
+    assert_eq!(c1.free_raw_burst(&mut b1), 36);
+    assert!(b1.is_empty());
+    assert_eq!(p2.free_raw_burst(&mut b2), 7);
+    assert!(c1.alloc_raw_burst(65, &mut b1).is_err());
+    drop(c1);
+    assert_eq!(p1.stats().free, 64);
+    assert_eq!(
+        p2.stats().free,
+        63,
+        "the frame popped out alone is still out"
+    );
+}
