@@ -182,6 +182,18 @@ impl PoolCache {
     #[inline]
     pub fn free(&mut self, buf: NetBuf) {
         let ours: NonNull<Inner> = NonNull::from(self.pool.inner());
+        // Fast path: a single-fragment, unshared buffer of this pool.
+        let buf = match buf.try_into_sole_frame(ours) {
+            Ok(frame) => {
+                self.frames.push(self.tag | u64::from(frame));
+                if self.frames.len() > self.flush {
+                    self.spill();
+                }
+                self.publish_len();
+                return;
+            }
+            Err(buf) => buf,
+        };
         let (frames, tag) = (&mut self.frames, self.tag);
         buf.dismantle(|pool, frame| {
             if pool == ours {
