@@ -9,6 +9,9 @@
 //!   and a byte-wise reference; partial sums over buffer chains; IPv4/IPv6
 //!   pseudo-headers; incremental update (RFC 1624); [`ChecksumCaps`], what a device
 //!   offloads.
+//! - [`frag`]: fragmentation on send and a bounded, sans-I/O reassembler for IPv4
+//!   (RFC 791, RFC 815) and IPv6 (RFC 8200 §4.5), dropping overlaps (RFC 5722):
+//!   [`Reassembler`], [`ReassemblyConfig`], [`FragKey`], [`FragDrop`];
 //! - [`wire`]: one file per protocol, each a zero-copy `Packet` view beside a `Copy`
 //!   `Repr`:
 //!   - [`wire::ipv4`]: IPv4 headers with options and fragments (RFC 791, RFC 1122),
@@ -53,9 +56,15 @@
 #![warn(missing_docs)]
 
 pub mod checksum;
+pub mod frag;
 pub mod wire;
 
 pub use checksum::{Checksum, ChecksumCaps};
+pub use frag::{
+    Config as ReassemblyConfig, Expired as FragExpired, FragDrop, FragDropStats, FragmentError,
+    FragmentSpec, Fragments, Ipv4Reassembler, Ipv6Reassembler, Key as FragKey, Reassembled,
+    Reassembler, ReassemblyStats,
+};
 pub use wire::icmpv4::{
     DstUnreachable as Icmpv4DstUnreachable, Message as Icmpv4Message, Packet as Icmpv4Packet,
     ParamProblem as Icmpv4ParamProblem, Repr as Icmpv4Repr, TimeExceeded as Icmpv4TimeExceeded,
