@@ -9,6 +9,8 @@
 //!   and a byte-wise reference; partial sums over buffer chains; IPv4/IPv6
 //!   pseudo-headers; incremental update (RFC 1624); [`ChecksumCaps`], what a device
 //!   offloads.
+//! - [`icmp`]: when an ICMP error may be sent (RFC 1122, RFC 1812, RFC 4443 §2.4), how much
+//!   it quotes, and a token bucket that rate-limits errors;
 //! - [`frag`]: fragmentation on send and a bounded, sans-I/O reassembler for IPv4
 //!   (RFC 791, RFC 815) and IPv6 (RFC 8200 §4.5), dropping overlaps (RFC 5722):
 //!   [`Reassembler`], [`ReassemblyConfig`], [`FragKey`], [`FragDrop`];
@@ -57,6 +59,7 @@
 
 pub mod checksum;
 pub mod frag;
+pub mod icmp;
 pub mod wire;
 
 pub use checksum::{Checksum, ChecksumCaps};
