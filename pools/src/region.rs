@@ -91,9 +91,14 @@ impl Region {
                 config.name
             );
         }
-        let map = MmapOptions::new()
-            .len(bytes)
-            .populate()
+        let mut options = MmapOptions::new();
+        options.len(bytes);
+        // Pre-fault the region so the first packets do not pay for page
+        // faults (Miri models only plain private anonymous mappings).
+        if !cfg!(miri) {
+            options.populate();
+        }
+        let map = options
             .map_anon()
             .map_err(|source| PoolError::Map { bytes, source })?;
         Ok(Self::from_map(map, bytes, false))
