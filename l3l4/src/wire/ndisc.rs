@@ -13,7 +13,7 @@ use std::net::Ipv6Addr;
 
 use super::icmpv6::{self, Message};
 use super::ipv6::{is_link_local, is_solicited_node};
-use super::{enum_with_unknown, read_u16, write_u16, Error, Result};
+use super::{enum_with_unknown, write_u16, Error, Result};
 use crate::checksum::ChecksumCaps;
 
 mod field {
@@ -302,11 +302,9 @@ pub struct Packet<T: AsRef<[u8]>> {
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Wraps a buffer without checking it.
     ///
-    /// # Panics
-    ///
-    /// The accessors panic if the buffer is shorter than its type's fixed part, and the
-    /// accessors of another type's fields read that type's offsets (and may panic). Use
-    /// [`Packet::new_checked`] on bytes from the wire.
+    /// The read accessors never panic: a field beyond the end of the buffer
+    /// (say, an NA's target read from an RS) reads as zero. Use
+    /// [`Packet::new_checked`] on bytes from the wire so fields are meaningful.
     pub const fn new_unchecked(buffer: T) -> Packet<T> {
         Packet { buffer }
     }
@@ -347,13 +345,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The message type.
     #[inline]
     pub fn msg_type(&self) -> Message {
-        Message::from(self.buffer.as_ref()[field::TYPE])
+        Message::from(self.byte(field::TYPE))
     }
 
     /// The message code (0 in a valid message).
     #[inline]
     pub fn msg_code(&self) -> u8 {
-        self.buffer.as_ref()[field::CODE]
+        self.byte(field::CODE)
     }
 
     /// Whether the ICMPv6 checksum over the pseudo-header of `src` and `dst` verifies.
@@ -362,27 +360,42 @@ impl<T: AsRef<[u8]>> Packet<T> {
         icmpv6::Packet::new_unchecked(self.buffer.as_ref()).verify_checksum(src, dst)
     }
 
+    /// The byte at `at`, or 0 past the end of the buffer.
+    fn byte(&self, at: usize) -> u8 {
+        self.buffer.as_ref().get(at).copied().unwrap_or(0)
+    }
+
+    fn u16_at(&self, at: usize) -> u16 {
+        u16::from_be_bytes([self.byte(at), self.byte(at + 1)])
+    }
+
     fn u32_at(&self, at: usize) -> u32 {
-        let d = self.buffer.as_ref();
-        u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]])
+        u32::from_be_bytes([
+            self.byte(at),
+            self.byte(at + 1),
+            self.byte(at + 2),
+            self.byte(at + 3),
+        ])
     }
 
     fn addr_at(&self, range: super::Field) -> Ipv6Addr {
         let mut octets = [0u8; 16];
-        octets.copy_from_slice(&self.buffer.as_ref()[range]);
+        if let Some(bytes) = self.buffer.as_ref().get(range) {
+            octets.copy_from_slice(bytes);
+        }
         Ipv6Addr::from(octets)
     }
 
     /// RA: the hop limit hosts should use (0: unspecified).
     #[inline]
     pub fn current_hop_limit(&self) -> u8 {
-        self.buffer.as_ref()[field::CUR_HOP_LIMIT]
+        self.byte(field::CUR_HOP_LIMIT)
     }
 
     /// RA: the M and O flags.
     #[inline]
     pub fn router_flags(&self) -> RouterFlags {
-        let flags = self.buffer.as_ref()[field::ROUTER_FLAGS];
+        let flags = self.byte(field::ROUTER_FLAGS);
         RouterFlags {
             managed: flags & ROUTER_FLAG_MANAGED != 0,
             other: flags & ROUTER_FLAG_OTHER != 0,
@@ -392,7 +405,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// RA: how long the sender is a default router, in seconds (0: not one).
     #[inline]
     pub fn router_lifetime(&self) -> u16 {
-        read_u16(self.buffer.as_ref(), field::ROUTER_LIFETIME.start)
+        self.u16_at(field::ROUTER_LIFETIME.start)
     }
 
     /// RA: the reachable time in milliseconds (0: unspecified).
@@ -410,7 +423,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// NA: the R, S and O flags.
     #[inline]
     pub fn neighbor_flags(&self) -> NeighborFlags {
-        let flags = self.buffer.as_ref()[field::NEIGHBOR_FLAGS];
+        let flags = self.byte(field::NEIGHBOR_FLAGS);
         NeighborFlags {
             router: flags & NEIGHBOR_FLAG_ROUTER != 0,
             solicited: flags & NEIGHBOR_FLAG_SOLICITED != 0,

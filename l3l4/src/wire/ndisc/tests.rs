@@ -504,3 +504,22 @@ proptest! {
         let _ = repr.emit(&mut Packet::new_unchecked(&mut buf[..]), &src, &dst, &SOFTWARE);
     }
 }
+
+/// Reading another message type's fields never panics, even on the
+/// shortest valid message: they read as zero where the buffer ends.
+#[test]
+fn foreign_field_accessors_do_not_panic() {
+    // A router solicitation: type 133, code 0, checksum, reserved (8 bytes).
+    let rs = [133u8, 0, 0, 0, 0, 0, 0, 0];
+    let p = Packet::new_checked(&rs[..]).unwrap();
+    assert_eq!(p.target_addr(), std::net::Ipv6Addr::UNSPECIFIED);
+    assert_eq!(p.dest_addr(), std::net::Ipv6Addr::UNSPECIFIED);
+    assert_eq!(
+        (p.reachable_time(), p.retrans_time(), p.router_lifetime()),
+        (0, 0, 0)
+    );
+    let _ = (p.neighbor_flags(), p.router_flags(), p.current_hop_limit());
+    let empty: [u8; 0] = [];
+    let q = Packet::new_unchecked(&empty[..]);
+    assert_eq!((q.msg_code(), q.current_hop_limit()), (0, 0));
+}
