@@ -504,3 +504,72 @@ mod tests {
         }
     }
 }
+
+/// Reads one of the comparison's own flags (`--runs N`, `--pool-seconds S`,
+/// `--scale X`, `--no-dpdk`, `--quiet`) into `opts`, taking its value from
+/// `rest` when it has one. Returns `Ok(false)` for a flag that is not one of
+/// these, so the caller can handle its own.
+///
+/// # Errors
+/// A message naming the flag and its range when the value is missing or out of range.
+pub fn apply_flag<'a>(
+    opts: &mut Options,
+    flag: &str,
+    rest: &mut impl Iterator<Item = &'a String>,
+) -> Result<bool, String> {
+    let mut value = |name: &str| {
+        rest.next()
+            .cloned()
+            .ok_or_else(|| format!("{name} needs a value"))
+    };
+    match flag {
+        "--runs" => {
+            opts.runs = value("--runs")?
+                .parse()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or("--runs takes a number from 1 to 1000")?;
+        }
+        "--pool-seconds" => {
+            opts.pool_seconds = value("--pool-seconds")?
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 60.0)
+                .ok_or("--pool-seconds takes seconds, more than 0 and at most 60")?;
+        }
+        "--scale" => {
+            opts.scale = value("--scale")?
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 100.0)
+                .ok_or("--scale takes a factor, more than 0 and at most 100")?;
+        }
+        "--no-dpdk" => opts.dpdk = false,
+        "--quiet" => opts.verbose = false,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod flag_tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_their_errors() {
+        let mut o = Options::default();
+        let args: Vec<String> = ["3", "x"].iter().map(|s| s.to_string()).collect();
+        let mut it = args.iter();
+        assert_eq!(apply_flag(&mut o, "--runs", &mut it), Ok(true));
+        assert_eq!(o.runs, 3);
+        assert!(apply_flag(&mut o, "--scale", &mut it)
+            .unwrap_err()
+            .contains("--scale takes"));
+        assert!(apply_flag(&mut o, "--runs", &mut it)
+            .unwrap_err()
+            .contains("needs a value"));
+        assert_eq!(apply_flag(&mut o, "--json", &mut it), Ok(false));
+        assert_eq!(apply_flag(&mut o, "--no-dpdk", &mut it), Ok(true));
+        assert!(!o.dpdk);
+    }
+}

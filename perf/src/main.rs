@@ -78,35 +78,11 @@ fn parse(args: &[String]) -> Result<(Options, Option<String>), String> {
     let mut opts = Options::default();
     let mut json = None;
     while let Some(flag) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+        if compare::apply_flag(&mut opts, flag, &mut it)? {
+            continue;
+        }
         match flag.as_str() {
-            "--runs" => {
-                opts.runs = value("--runs")?
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or("--runs takes a number from 1 to 1000")?;
-            }
-            "--pool-seconds" => {
-                opts.pool_seconds = value("--pool-seconds")?
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 60.0)
-                    .ok_or("--pool-seconds takes seconds from 0 to 60")?;
-            }
-            "--scale" => {
-                opts.scale = value("--scale")?
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 100.0)
-                    .ok_or("--scale takes a factor from 0 to 100")?;
-            }
-            "--no-dpdk" => opts.dpdk = false,
-            "--json" => json = Some(value("--json")?),
+            "--json" => json = Some(it.next().cloned().ok_or("--json needs a value")?),
             other => return Err(format!("unknown flag {other:?}")),
         }
     }
