@@ -169,3 +169,35 @@ fn mpmc_one_producer_two_consumers_refill() {
         assert_eq!(got, [10, 11, 12]);
     });
 }
+
+/// The publish order of two producers: the consumer takes both items only
+/// after the later producer's tail store, so reading the earlier producer's
+/// slot must be ordered through the later producer's wait for its turn.
+#[test]
+fn mpmc_later_publisher_carries_earlier_writes() {
+    loom::model(|| {
+        let ring = Arc::new(MpmcRing::<u32>::new(2).unwrap());
+        let producers: Vec<_> = (0..2u32)
+            .map(|t| {
+                let r = ring.clone();
+                thread::spawn(move || r.push(t + 1).unwrap())
+            })
+            .collect();
+        let mut out = Vec::new();
+        // Only a bulk of two can succeed, i.e. after both have published.
+        for _ in 0..3 {
+            if ring.pop_bulk(&mut out, 2) == 2 {
+                break;
+            }
+            thread::yield_now();
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        if out.is_empty() {
+            assert_eq!(ring.pop_bulk(&mut out, 2), 2);
+        }
+        out.sort_unstable();
+        assert_eq!(out, [1, 2]);
+    });
+}
