@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   # peers for the ring and pool comparison (strata bench, strata-perf rings)
   dpdk dpdk-dev libdpdk-dev pkg-config gcc
+  tshark # judges the frames our emit paths produce (l3l4/tests/tshark.rs)
 )
 
 missing=()
