@@ -21,6 +21,7 @@
 //!   - [`wire::ipv4`]: IPv4 headers with options and fragments (RFC 791, RFC 1122),
 //!     drop classes after Zephyr's `net_stats` ([`Ipv4DropReason`]);
 //!   - [`wire::udp`]: UDP (RFC 768) and its zero-checksum rules over IPv4 and IPv6;
+//!   - [`wire::tcp`]: TCP headers and options (RFC 9293, RFC 7323, RFC 2018);
 //!   - [`wire::icmpv4`]: ICMPv4 echo and error messages (RFC 792);
 //!   - [`wire::ipv6`]: the IPv6 fixed header and address helpers (RFC 8200, RFC 4291);
 //!   - [`wire::ipv6ext`]: the extension header walk, bounded, with options and the
@@ -94,6 +95,9 @@ pub use wire::mld::{
 pub use wire::ndisc::{
     NdiscOption, NdiscOptions, NeighborFlags, Packet as NdiscPacket, PrefixInfo as NdiscPrefixInfo,
     Repr as NdiscRepr, RouterFlags,
+};
+pub use wire::tcp::{
+    Flags as TcpFlags, OptionIter as TcpOptionIter, Packet as TcpPacket, Repr as TcpRepr, TcpOption,
 };
 pub use wire::udp::{Packet as UdpPacket, Repr as UdpRepr};
 pub use wire::{Error, IpPair, IpProtocol, Result};

@@ -31,6 +31,7 @@ pub mod ipv6ext;
 pub mod ipv6frag;
 pub mod mld;
 pub mod ndisc;
+pub mod tcp;
 pub mod udp;
 
 #[cfg(test)]
