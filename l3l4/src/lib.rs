@@ -9,6 +9,9 @@
 //!   and a byte-wise reference; partial sums over buffer chains; IPv4/IPv6
 //!   pseudo-headers; incremental update (RFC 1624); [`ChecksumCaps`], what a device
 //!   offloads.
+//! - [`frame`]: where every header of a received Ethernet frame sits, found in one
+//!   pass, with or without checksum validation ([`frame::FrameHeaders`]), and the
+//!   flow it belongs to;
 //! - [`udp_demux`]: which bound UDP socket a datagram belongs to (exact address, then wildcard); none means port unreachable;
 //! - [`route`]: routing tables with longest-prefix match and a default route, IPv4 and IPv6;
 //! - [`icmp`]: when an ICMP error may be sent (RFC 1122, RFC 1812, RFC 4443 §2.4), how much
@@ -62,6 +65,7 @@
 
 pub mod checksum;
 pub mod frag;
+pub mod frame;
 pub mod icmp;
 pub mod route;
 pub mod udp_demux;

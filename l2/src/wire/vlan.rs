@@ -350,15 +350,23 @@ impl VlanStack {
                 }
             }
             let rest = data.get(stack.header_len..).unwrap_or_default();
-            let tag = VlanRepr::parse(&VlanTag::new_unchecked(rest))?;
+            // The tag's fields are read straight from the view (the checks of
+            // `VlanRepr::parse`): a `VlanRepr` built on the stack and read back
+            // field by field costs a store-forwarding stall per tag.
+            let tag = VlanTag::new_checked(rest)?;
+            let tci = tag.tci();
+            let vid = tci & VID_MASK;
+            if vid == VLAN_VID_RESERVED {
+                return Err(Error::Malformed);
+            }
             if stack.outer_vid.is_none() {
-                stack.pcp = Some(tag.pcp);
-                stack.outer_vid = Some(tag.vid);
+                stack.pcp = Some((tci >> PCP_SHIFT) as u8);
+                stack.outer_vid = Some(vid);
             } else {
-                stack.inner_vid = Some(tag.vid);
+                stack.inner_vid = Some(vid);
             }
             stack.header_len += VLAN_TAG_LEN;
-            tpid = tag.ethertype;
+            tpid = tag.ethertype();
         }
         if tpid.is_length() {
             return Err(Error::Unsupported);
