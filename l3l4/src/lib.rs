@@ -12,6 +12,8 @@
 //! - [`frame`]: where every header of a received Ethernet frame sits, found in one
 //!   pass, with or without checksum validation ([`frame::FrameHeaders`]), and the
 //!   flow it belongs to;
+//! - [`ingress`]: the receive path's address rules (martian sources and destinations,
+//!   who a packet is for) and the TTL and hop-limit rules of forwarding;
 //! - [`udp_demux`]: which bound UDP socket a datagram belongs to (exact address, then wildcard); none means port unreachable;
 //! - [`route`]: routing tables with longest-prefix match and a default route, IPv4 and IPv6;
 //! - [`icmp`]: when an ICMP error may be sent (RFC 1122, RFC 1812, RFC 4443 §2.4), how much
@@ -67,6 +69,7 @@ pub mod checksum;
 pub mod frag;
 pub mod frame;
 pub mod icmp;
+pub mod ingress;
 pub mod route;
 pub mod udp_demux;
 pub mod wire;
