@@ -25,6 +25,11 @@ pub enum FragmentError {
     TooLong,
     /// The output buffer is shorter than the fragment.
     BufferTooSmall,
+    /// The datagram has the don't-fragment flag set: answer with an ICMP destination
+    /// unreachable, "fragmentation needed" (RFC 1191), instead.
+    DontFragment,
+    /// The datagram's header or options are malformed.
+    Malformed,
 }
 
 impl core::fmt::Display for FragmentError {
@@ -33,6 +38,8 @@ impl core::fmt::Display for FragmentError {
             FragmentError::MtuTooSmall => "MTU too small to fragment",
             FragmentError::TooLong => "payload too long to fragment",
             FragmentError::BufferTooSmall => "buffer too small for the fragment",
+            FragmentError::DontFragment => "the datagram may not be fragmented",
+            FragmentError::Malformed => "malformed datagram",
         })
     }
 }
@@ -129,8 +136,9 @@ fn plan(overhead: usize, payload_len: usize, mtu: usize) -> Result<Fragments, Fr
 /// bytes (RFC 791 §3.2). A payload that fits gives one fragment, offset 0, MF clear:
 /// send it unfragmented.
 ///
-/// Options are repeated whole: a caller with options lacking the copy bit passes the
-/// longer header and trims the later fragments' headers itself.
+/// The header length is that of the first fragment, so that every fragment fits; to
+/// fragment an existing datagram with options, which later fragments carry only in
+/// part, use [`plan_ipv4_datagram`] and [`emit_ipv4_fragment_of`].
 ///
 /// # Errors
 ///
@@ -270,6 +278,89 @@ pub fn emit_ipv4_fragment(
         packet.set_checksum(0);
     }
     out[ipv4::HEADER_LEN..].copy_from_slice(data);
+    Ok(len)
+}
+
+/// Plans the fragments of an existing IPv4 datagram (one being forwarded, or a
+/// fragment of one) over a link of `mtu` bytes: [`plan_ipv4`] with the datagram's own
+/// header length, so every fragment fits even with all its options.
+///
+/// # Errors
+///
+/// [`FragmentError::DontFragment`] if the DF flag is set, and those of [`plan_ipv4`].
+pub fn plan_ipv4_datagram<T: AsRef<[u8]>>(
+    datagram: &Ipv4Packet<T>,
+    mtu: usize,
+) -> Result<Fragments, FragmentError> {
+    if datagram.dont_frag() && datagram.header_len() + datagram.payload_len() > mtu {
+        return Err(FragmentError::DontFragment);
+    }
+    plan_ipv4(datagram.header_len(), datagram.payload_len(), mtu)
+}
+
+/// Writes one fragment of an existing IPv4 datagram into the start of `buf`, as a
+/// router does (RFC 791 §3.2, RFC 1812 §5.2.6): the fragment at offset 0 keeps the
+/// whole header with every option; later fragments carry only the options with the
+/// "copied" flag ([`ipv4::copied_options`]), so their header may be shorter.
+/// Identification, TTL, DSCP and addresses are kept; a datagram that is itself a
+/// fragment is refragmented (the offsets add up, and MF stays set unless this is the
+/// last piece of the last fragment). The header checksum is computed when `caps.ipv4`
+/// says software does it. Returns the fragment's length.
+///
+/// # Errors
+///
+/// [`FragmentError::DontFragment`] if the DF flag is set,
+/// [`FragmentError::Malformed`] for malformed options,
+/// [`FragmentError::BufferTooSmall`] if `buf` cannot hold the fragment,
+/// [`FragmentError::TooLong`] if `spec.range` is outside the payload.
+pub fn emit_ipv4_fragment_of<T: AsRef<[u8]>>(
+    datagram: &Ipv4Packet<T>,
+    spec: &FragmentSpec,
+    buf: &mut [u8],
+    caps: &ChecksumCaps,
+) -> Result<usize, FragmentError> {
+    if datagram.dont_frag() {
+        return Err(FragmentError::DontFragment);
+    }
+    let bytes = datagram.as_ref();
+    let header_len = datagram.header_len();
+    let total_len = usize::from(datagram.total_len());
+    let payload = bytes
+        .get(header_len..total_len)
+        .ok_or(FragmentError::Malformed)?;
+    let data = payload
+        .get(spec.range.clone())
+        .ok_or(FragmentError::TooLong)?;
+    let mut options = [0u8; ipv4::MAX_HEADER_LEN - ipv4::HEADER_LEN];
+    let all_options = &bytes[ipv4::HEADER_LEN..header_len];
+    let options_len = if spec.offset == 0 {
+        datagram
+            .check_options()
+            .map_err(|_| FragmentError::Malformed)?;
+        options[..all_options.len()].copy_from_slice(all_options);
+        all_options.len()
+    } else {
+        ipv4::copied_options(all_options, &mut options).map_err(|_| FragmentError::Malformed)?
+    };
+    let new_header_len = ipv4::HEADER_LEN + options_len;
+    let len = new_header_len + data.len();
+    let offset = usize::from(datagram.frag_offset()) + usize::from(spec.offset);
+    let offset = u16::try_from(offset).map_err(|_| FragmentError::TooLong)?;
+    let out = buf.get_mut(..len).ok_or(FragmentError::BufferTooSmall)?;
+    out[..ipv4::HEADER_LEN].copy_from_slice(&bytes[..ipv4::HEADER_LEN]);
+    out[ipv4::HEADER_LEN..new_header_len].copy_from_slice(&options[..options_len]);
+    out[new_header_len..].copy_from_slice(data);
+    let mut packet = Ipv4Packet::new_unchecked(&mut out[..]);
+    packet.set_header_len(new_header_len);
+    packet.set_total_len(len as u16);
+    packet.clear_flags();
+    packet.set_more_frags(spec.more_frags || datagram.more_frags());
+    packet.set_frag_offset(offset);
+    if caps.ipv4.tx() {
+        packet.fill_checksum();
+    } else {
+        packet.set_checksum(0);
+    }
     Ok(len)
 }
 

@@ -10,8 +10,8 @@ pub mod fragment;
 pub mod reassembly;
 
 pub use fragment::{
-    emit_ipv4_fragment, emit_ipv6_fragment, plan_ipv4, plan_ipv4_repr, plan_ipv6, FragmentError,
-    FragmentSpec, Fragments,
+    emit_ipv4_fragment, emit_ipv4_fragment_of, emit_ipv6_fragment, plan_ipv4, plan_ipv4_datagram,
+    plan_ipv4_repr, plan_ipv6, FragmentError, FragmentSpec, Fragments,
 };
 pub use reassembly::{
     Config, Expired, FragDrop, FragDropStats, Ipv4Reassembler, Ipv6Reassembler, Key, Reassembled,

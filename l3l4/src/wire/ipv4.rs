@@ -557,6 +557,56 @@ fn check_options(mut options: &[u8]) -> Result<()> {
 
 /// Type-specific length and pointer rules for one option (`opt` includes type and length
 /// bytes); unknown options pass.
+/// Copies into `out` the options of `options` whose type has the "copied" flag (the
+/// high bit: security, loose and strict source route, stream identifier, router
+/// alert), the ones RFC 791 §3.1 says go into every fragment, padded with END to a
+/// multiple of 4 bytes. The options of a first fragment are the whole set; later
+/// fragments carry only these. Returns the bytes written (0 when none is copied).
+///
+/// # Errors
+///
+/// [`Error::Options`] for malformed options (as [`Packet::check_options`]);
+/// [`Error::Truncated`] if `out` is too short (40 bytes always suffice).
+///
+/// # Examples
+///
+/// ```
+/// use strata_l3l4::wire::ipv4::copied_options;
+///
+/// // Record route (not copied), then router alert (copied), then END.
+/// let options = [7, 7, 4, 0, 0, 0, 0, 148, 4, 0, 0, 0];
+/// let mut out = [0xaa; 40];
+/// assert_eq!(copied_options(&options, &mut out), Ok(4));
+/// assert_eq!(&out[..4], &[148, 4, 0, 0]);
+/// ```
+pub fn copied_options(options: &[u8], out: &mut [u8]) -> Result<usize> {
+    check_options(options)?;
+    let mut written = 0;
+    let mut rest = options;
+    while let [kind, tail @ ..] = rest {
+        match *kind {
+            option::END => break,
+            option::NOP => rest = tail,
+            kind => {
+                // `check_options` accepted the walk: the length is in range.
+                let len = usize::from(tail[0]);
+                if kind & 0x80 != 0 {
+                    out.get_mut(written..written + len)
+                        .ok_or(Error::Truncated)?
+                        .copy_from_slice(&rest[..len]);
+                    written += len;
+                }
+                rest = &rest[len..];
+            }
+        }
+    }
+    let padded = written.next_multiple_of(4);
+    out.get_mut(written..padded)
+        .ok_or(Error::Truncated)?
+        .fill(option::END);
+    Ok(padded)
+}
+
 fn check_option(kind: u8, opt: &[u8]) -> Result<()> {
     let len = opt.len();
     let pointer = opt.get(2).copied().unwrap_or(0);

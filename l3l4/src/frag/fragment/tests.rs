@@ -400,3 +400,130 @@ proptest! {
         prop_assert_eq!(reassemble_v6(&mut r, &packets), Some(payload));
     }
 }
+
+/// A datagram with a router alert (copied) and a record route (not copied) option.
+fn datagram_with_options(payload_len: usize, dont_frag: bool) -> Vec<u8> {
+    let options = [148, 4, 0, 0, 7, 7, 4, 0, 0, 0, 0, 0];
+    let header_len = ipv4::HEADER_LEN + options.len();
+    let mut bytes = vec![0u8; header_len + payload_len];
+    let repr = v4_repr(payload_len);
+    let mut packet = Ipv4Packet::new_unchecked(&mut bytes[..]);
+    repr.emit(&mut packet, &ChecksumCaps::software()).unwrap();
+    packet.set_header_len(header_len);
+    packet.set_total_len((header_len + payload_len) as u16);
+    packet.set_ident(0xbeef);
+    packet.clear_flags();
+    packet.set_dont_frag(dont_frag);
+    packet.options_mut().copy_from_slice(&options);
+    packet.payload_mut().copy_from_slice(&data(payload_len));
+    packet.fill_checksum();
+    bytes
+}
+
+fn refragment(datagram: &[u8], mtu: usize) -> Vec<Vec<u8>> {
+    let packet = Ipv4Packet::new_checked(datagram).unwrap();
+    let caps = ChecksumCaps::software();
+    plan_ipv4_datagram(&packet, mtu)
+        .unwrap()
+        .map(|spec| {
+            let mut buf = vec![0u8; mtu];
+            let len = emit_ipv4_fragment_of(&packet, &spec, &mut buf, &caps).unwrap();
+            buf.truncate(len);
+            buf
+        })
+        .collect()
+}
+
+#[test]
+fn forwarded_datagram_keeps_only_copied_options_after_the_first_fragment() {
+    let datagram = datagram_with_options(1000, false);
+    let fragments = refragment(&datagram, 576);
+    assert_eq!(fragments.len(), 2);
+    let mut r = Ipv4Reassembler::new(Config::IPV4);
+    let mut whole = None;
+    for (i, bytes) in fragments.iter().enumerate() {
+        assert!(bytes.len() <= 576);
+        let packet = Ipv4Packet::new_checked(&bytes[..]).unwrap();
+        packet.validate(&ChecksumCaps::software()).unwrap();
+        assert_eq!(packet.ident(), 0xbeef);
+        assert_eq!(packet.ttl(), 64);
+        assert_eq!(packet.dscp(), 10);
+        if i == 0 {
+            assert_eq!(packet.options(), &datagram[20..32]);
+        } else {
+            assert_eq!(packet.options(), &[148, 4, 0, 0]);
+        }
+        // An independent parser reads every fragment the same way.
+        let theirs = etherparse::Ipv4Slice::from_slice(bytes).unwrap();
+        assert_eq!(
+            theirs.header().fragments_offset().byte_offset(),
+            packet.frag_offset()
+        );
+        assert_eq!(theirs.header().more_fragments(), packet.more_frags());
+        let key = Key::new(
+            packet.src_addr(),
+            packet.dst_addr(),
+            packet.protocol(),
+            0xbeef,
+        );
+        let got = r
+            .handle_fragment(
+                Instant::from_secs(1),
+                key,
+                packet.frag_offset(),
+                packet.more_frags(),
+                packet.payload(),
+            )
+            .unwrap();
+        if let Some(done) = got {
+            whole = Some(done.payload);
+        }
+    }
+    assert_eq!(whole.unwrap(), data(1000));
+}
+
+#[test]
+fn refragmenting_a_fragment_adds_offsets_and_keeps_more_fragments() {
+    let datagram = datagram_with_options(1000, false);
+    let first_pass = refragment(&datagram, 576);
+    // The first fragment (MF set, 544 bytes of data) through a smaller link.
+    let pieces = refragment(&first_pass[0], 300);
+    let mut end = 0;
+    for piece in &pieces {
+        let packet = Ipv4Packet::new_checked(&piece[..]).unwrap();
+        assert_eq!(usize::from(packet.frag_offset()), end);
+        assert!(packet.more_frags(), "the original MF stays set");
+        end += packet.payload_len();
+    }
+    // The second fragment (last, offset 544) through the same link: offsets continue
+    // from 544 and only the very last piece clears MF.
+    let second = Ipv4Packet::new_checked(&first_pass[1][..]).unwrap();
+    assert_eq!(usize::from(second.frag_offset()), end);
+    let pieces = refragment(&first_pass[1], 300);
+    for (i, piece) in pieces.iter().enumerate() {
+        let packet = Ipv4Packet::new_checked(&piece[..]).unwrap();
+        assert_eq!(usize::from(packet.frag_offset()), end);
+        assert_eq!(packet.more_frags(), i + 1 < pieces.len());
+        assert_eq!(packet.options(), &[148, 4, 0, 0]);
+        end += packet.payload_len();
+    }
+    assert_eq!(end, 1000);
+}
+
+#[test]
+fn dont_fragment_is_refused_with_the_icmp_to_send() {
+    let datagram = datagram_with_options(1000, true);
+    let packet = Ipv4Packet::new_checked(&datagram[..]).unwrap();
+    assert_eq!(
+        plan_ipv4_datagram(&packet, 576).err(),
+        Some(FragmentError::DontFragment)
+    );
+    // It fits: no fragmentation needed, DF or not.
+    assert_eq!(plan_ipv4_datagram(&packet, 1500).unwrap().len(), 1);
+    let spec = plan_ipv4(32, 1000, 576).unwrap().next().unwrap();
+    let mut buf = [0u8; 576];
+    assert_eq!(
+        emit_ipv4_fragment_of(&packet, &spec, &mut buf, &ChecksumCaps::software()),
+        Err(FragmentError::DontFragment)
+    );
+}
