@@ -27,6 +27,7 @@ use strata_l2::{
     ETHERNET_HEADER_LEN, VLAN_TAG_LEN,
 };
 use strata_l3l4::checksum::ChecksumCaps;
+use strata_l3l4::frame::FrameHeaders;
 use strata_l3l4::wire::ipv6ext::{self, ChainError, ChainLimits};
 use strata_l3l4::wire::{icmpv6, mld, ndisc};
 use strata_l3l4::{
@@ -54,9 +55,45 @@ const OFFLOADED: ChecksumCaps = ChecksumCaps::offloaded();
 // Ethernet and VLAN
 // ---------------------------------------------------------------------------------
 
+/// The one-pass header walk of the receive path: never a panic, and the checked walk
+/// accepts only what the plain walk accepts, finding the same headers; every view it
+/// hands out reads without panicking.
+fn frame_headers(data: &[u8]) {
+    let plain = FrameHeaders::parse(data);
+    for caps in [SOFTWARE, OFFLOADED] {
+        let Ok(checked) = FrameHeaders::parse_checked(data, &caps) else {
+            continue;
+        };
+        assert_eq!(
+            plain,
+            Ok(checked),
+            "checked walk accepted what the plain walk refused"
+        );
+    }
+    if let Ok(headers) = plain {
+        assert!(headers.l3().len() <= data.len());
+        assert!(headers.l4().len() <= headers.l3().len());
+        let _ = (
+            headers.flow().map(|f| f.symmetric_hash()),
+            headers.dscp(),
+            headers.ports(),
+        );
+        if let Some(udp) = headers.udp() {
+            let _ = (udp.payload(), udp.checksum());
+        }
+        if let Some(tcp) = headers.tcp() {
+            let _ = (tcp.payload(), tcp.option_iter().count());
+        }
+        if let Some(arp) = headers.arp() {
+            let _ = arp.header_len();
+        }
+    }
+}
+
 /// Ethernet II header, the VLAN stack walk and every tag, then the payload handed to
 /// the ARP, IPv4 or IPv6 target by the type the walk found.
 pub fn ethernet(data: &[u8]) {
+    frame_headers(data);
     let unchecked = EthernetFrame::new_unchecked(data);
     let parsed = EthernetRepr::parse(&unchecked);
     let Ok(frame) = EthernetFrame::new_checked(data) else {
