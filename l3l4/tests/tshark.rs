@@ -22,7 +22,10 @@ use strata_l2::{
     ArpCache, ArpConfig, ArpOperation, ArpRepr, EtherType, EthernetAddress, EthernetFrame,
     EthernetRepr, Instant, TransmitKind,
 };
-use strata_l3l4::frag::{emit_ipv4_fragment, emit_ipv6_fragment, plan_ipv4_repr, plan_ipv6};
+use strata_l3l4::frag::{
+    emit_ipv4_fragment, emit_ipv4_fragment_of, emit_ipv6_fragment, plan_ipv4_datagram,
+    plan_ipv4_repr, plan_ipv6,
+};
 use strata_l3l4::icmp::{ipv4_quote_len, ipv6_quote_len};
 use strata_l3l4::wire::{ipv6, ndisc};
 use strata_l3l4::{
@@ -335,6 +338,55 @@ fn ipv4_fragments() -> Vec<Case> {
         .collect()
 }
 
+fn forwarded_fragments_with_options() -> Vec<Case> {
+    // A 1008-byte UDP datagram from far away carrying a router alert (copied into every
+    // fragment) and a record route (first fragment only), forwarded over a 576-byte
+    // MTU: two fragments, as a router writes them.
+    let pair = IpPair::v4(FAR_V4, PEER_V4);
+    let datagram = udp(&pair, &pattern(1000));
+    let options = [148, 4, 0, 0, 7, 7, 4, 0, 0, 0, 0, 0];
+    let header_len = 20 + options.len();
+    let mut whole = vec![0u8; header_len + datagram.len()];
+    let repr = ipv4_repr(FAR_V4, PEER_V4, IpProtocol::Udp, 63, datagram.len());
+    let mut packet = Ipv4Packet::new_unchecked(&mut whole[..]);
+    repr.emit(&mut packet, &SOFTWARE).expect("header emits");
+    packet.set_header_len(header_len);
+    packet.set_total_len((header_len + datagram.len()) as u16);
+    packet.set_ident(0x0f0f);
+    packet.clear_flags();
+    packet.options_mut().copy_from_slice(&options);
+    packet.payload_mut().copy_from_slice(&datagram);
+    packet.fill_checksum();
+    let packet = Ipv4Packet::new_checked(&whole[..]).expect("datagram");
+    let specs: Vec<_> = plan_ipv4_datagram(&packet, 576).expect("plan").collect();
+    assert_eq!(specs.len(), 2);
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let mut buf = vec![0u8; 576];
+            let len =
+                emit_ipv4_fragment_of(&packet, spec, &mut buf, &SOFTWARE).expect("fragment emits");
+            buf.truncate(len);
+            let last = i == specs.len() - 1;
+            Case {
+                name: if last {
+                    "forwarded IPv4 fragment with the copied option (last, reassembles)"
+                } else {
+                    "forwarded IPv4 fragment with every option"
+                },
+                frame: v4_frame(&buf),
+                protocols: if last {
+                    "eth:ethertype:ip:udp:data"
+                } else {
+                    "eth:ethertype:ip:data"
+                },
+                checksums: if last { 2 } else { 1 },
+            }
+        })
+        .collect()
+}
+
 fn icmpv6_echo_reply() -> Case {
     let data = pattern(56);
     let echo = Icmpv6Repr::EchoReply {
@@ -528,6 +580,7 @@ fn cases() -> Vec<Case> {
         icmpv4_time_exceeded(),
     ];
     cases.extend(ipv4_fragments());
+    cases.extend(forwarded_fragments_with_options());
     cases.extend([
         icmpv6_echo_reply(),
         icmpv6_port_unreachable(),
