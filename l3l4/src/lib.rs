@@ -18,6 +18,8 @@
 //! - [`route`]: routing tables with longest-prefix match and a default route, IPv4 and IPv6;
 //! - [`icmp`]: when an ICMP error may be sent (RFC 1122, RFC 1812, RFC 4443 §2.4), how much
 //!   it quotes, and a token bucket that rate-limits errors;
+//! - [`multicast`]: the host side of MLDv2 (RFC 3810): joined IPv6 multicast groups,
+//!   state-change and current-state reports, answers to queries: [`MldListener`];
 //! - [`frag`]: fragmentation on send and a bounded, sans-I/O reassembler for IPv4
 //!   (RFC 791, RFC 815) and IPv6 (RFC 8200 §4.5), dropping overlaps (RFC 5722):
 //!   [`Reassembler`], [`ReassemblyConfig`], [`FragKey`], [`FragDrop`];
@@ -35,7 +37,7 @@
 //!   - [`wire::icmpv6`]: ICMPv6 echo and error messages (RFC 4443);
 //!   - [`wire::ndisc`]: neighbour discovery messages, options and validity rules
 //!     (RFC 4861, RFC 4862);
-//!   - [`wire::mld`]: MLDv2 reports (RFC 3810).
+//!   - [`wire::mld`]: MLDv2 reports and MLDv1/MLDv2 queries (RFC 3810, RFC 2710).
 //!
 //! The names are flat at the crate root (`Ipv4Packet`, `Ipv4Repr`, `UdpPacket`, …), as
 //! in smoltcp.
@@ -70,6 +72,7 @@ pub mod frag;
 pub mod frame;
 pub mod icmp;
 pub mod ingress;
+pub mod multicast;
 pub mod route;
 pub mod udp_demux;
 pub mod wire;
@@ -79,6 +82,9 @@ pub use frag::{
     Config as ReassemblyConfig, Expired as FragExpired, FragDrop, FragDropStats, FragmentError,
     FragmentSpec, Fragments, Ipv4Reassembler, Ipv6Reassembler, Key as FragKey, Reassembled,
     Reassembler, ReassemblyStats,
+};
+pub use multicast::{
+    MldConfig, MldError, MldListener, MldStats, MldTransmit, ReportKind as MldReportKind,
 };
 pub use wire::icmpv4::{
     DstUnreachable as Icmpv4DstUnreachable, Message as Icmpv4Message, Packet as Icmpv4Packet,
@@ -96,7 +102,8 @@ pub use wire::ipv6ext::{
 };
 pub use wire::ipv6frag::{Header as Ipv6FragHeader, Repr as Ipv6FragRepr};
 pub use wire::mld::{
-    Packet as MldPacket, RecordRepr as MldRecordRepr, RecordType as MldRecordType,
+    Packet as MldPacket, Query as MldQuery, QueryRepr as MldQueryRepr,
+    QueryVersion as MldQueryVersion, RecordRepr as MldRecordRepr, RecordType as MldRecordType,
     ReportRepr as MldReportRepr,
 };
 pub use wire::ndisc::{

@@ -316,7 +316,9 @@ fn any_frame() -> impl Strategy<Value = Vec<u8>> {
         any::<(u16, u16)>(),
         proptest::collection::vec(any::<u8>(), 0..100),
     )
-        .prop_map(|(kind, vlan, v4, v6, (sport, dport), payload)| {
+        .prop_map(|(kind, vlan, v4, mut v6, (sport, dport), payload)| {
+            // A unicast source: `Ipv6Packet::validate` refuses multicast ones.
+            v6[0] = 0x20;
             let eth = PacketBuilder::ethernet2(SRC_MAC, DST_MAC);
             let mut frame = Vec::new();
             macro_rules! finish {
