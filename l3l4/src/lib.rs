@@ -20,6 +20,8 @@
 //!   it quotes, and a token bucket that rate-limits errors;
 //! - [`multicast`]: the host side of MLDv2 (RFC 3810): joined IPv6 multicast groups,
 //!   state-change and current-state reports, answers to queries: [`MldListener`];
+//! - [`nd`]: the IPv6 neighbour cache (RFC 4861 §7): address resolution, neighbour
+//!   unreachability detection, answers to solicitations: [`NdCache`];
 //! - [`frag`]: fragmentation on send and a bounded, sans-I/O reassembler for IPv4
 //!   (RFC 791, RFC 815) and IPv6 (RFC 8200 §4.5), dropping overlaps (RFC 5722):
 //!   [`Reassembler`], [`ReassemblyConfig`], [`FragKey`], [`FragDrop`];
@@ -73,6 +75,7 @@ pub mod frame;
 pub mod icmp;
 pub mod ingress;
 pub mod multicast;
+pub mod nd;
 pub mod route;
 pub mod udp_demux;
 pub mod wire;
@@ -85,6 +88,10 @@ pub use frag::{
 };
 pub use multicast::{
     MldConfig, MldError, MldListener, MldStats, MldTransmit, ReportKind as MldReportKind,
+};
+pub use nd::{
+    NdCache, NdConfig, NdDropReason, NdEvent, NdNeighbour, NdRemovalReason, NdResolve, NdState,
+    NdStats, NdTransmit, NdTransmitKind,
 };
 pub use wire::icmpv4::{
     DstUnreachable as Icmpv4DstUnreachable, Message as Icmpv4Message, Packet as Icmpv4Packet,
