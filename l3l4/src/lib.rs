@@ -20,6 +20,9 @@
 //!   it quotes, and a token bucket that rate-limits errors;
 //! - [`multicast`]: the host side of MLDv2 (RFC 3810): joined IPv6 multicast groups,
 //!   state-change and current-state reports, answers to queries: [`MldListener`];
+//! - [`addrconf`]: IPv6 stateless address autoconfiguration of one interface (RFC 4862):
+//!   the address table with duplicate address detection, the link-local address, router
+//!   solicitation and advertisement, SLAAC addresses and their lifetimes: [`AddrConf`];
 //! - [`nd`]: the IPv6 neighbour cache (RFC 4861 §7): address resolution, neighbour
 //!   unreachability detection, answers to solicitations: [`NdCache`];
 //! - [`frag`]: fragmentation on send and a bounded, sans-I/O reassembler for IPv4
@@ -69,6 +72,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod addrconf;
 pub mod checksum;
 pub mod frag;
 pub mod frame;
@@ -80,6 +84,11 @@ pub mod route;
 pub mod udp_demux;
 pub mod wire;
 
+pub use addrconf::{
+    AddrConf, AddrConfConfig, AddrConfError, AddrConfEvent, AddrConfMessage, AddrConfStats,
+    AddrConfTransmit, AddrOrigin, AddrRemovalReason, DefaultRouter, Ipv6AddrInfo, Ipv6AddrState,
+    Lifetimes as AddrLifetimes, OnLinkPrefix,
+};
 pub use checksum::{Checksum, ChecksumCaps};
 pub use frag::{
     Config as ReassemblyConfig, Expired as FragExpired, FragDrop, FragDropStats, FragmentError,
