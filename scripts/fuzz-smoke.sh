@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
 FUZZ_SANITIZER="${FUZZ_SANITIZER:-address}"
-FUZZ_TARGETS="${FUZZ_TARGETS:-ethernet arp ipv4 ipv6}"
+FUZZ_TARGETS="${FUZZ_TARGETS:-ethernet arp ipv4 ipv6 tcp reassembly nd_cache addrconf mld_listener}"
 # A fixed seed by default, so a run in CI explores the same inputs each time
 # (a new crash then comes from a code change, not luck); FUZZ_SEED=0 picks one at random.
 

@@ -17,6 +17,11 @@
 //! | `arp`      | ARP packets and ARP cache commands      | [`arp`]         |
 //! | `ipv4`     | an IPv4 datagram (from the IP header)   | [`ipv4`]        |
 //! | `ipv6`     | an IPv6 packet (from the IP header)     | [`ipv6`]        |
+//! | `tcp`      | a TCP segment (from the TCP header)     | [`tcp`]         |
+//! | `reassembly` | a script of IPv4 and IPv6 fragments   | [`reassembly`]  |
+//! | `nd_cache` | a script of ND messages and lookups     | [`nd_cache`]    |
+//! | `addrconf` | a script of RAs, DAD probes and NAs     | [`addrconf`]    |
+//! | `mld_listener` | an MLD query, then a listener script | [`mld_listener`] |
 #![forbid(unsafe_code)]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -37,15 +42,32 @@ use strata_l3l4::{
     UdpPacket, UdpRepr,
 };
 
+mod addrconf;
+mod mld_listener;
+mod nd_cache;
+mod reassembly;
+mod tcp;
+
+pub use addrconf::addrconf;
+pub use mld_listener::{mld_listener, mld_query, mld_script};
+pub use nd_cache::nd_cache;
+pub use reassembly::reassembly;
+pub use tcp::{tcp, tcp_pairs};
+
 /// A fuzz target's body.
 pub type Target = fn(&[u8]);
 
 /// The targets by name, for the replay binary.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 9] = [
     ("ethernet", ethernet),
     ("arp", arp),
     ("ipv4", ipv4),
     ("ipv6", ipv6),
+    ("tcp", tcp),
+    ("reassembly", reassembly),
+    ("nd_cache", nd_cache),
+    ("addrconf", addrconf),
+    ("mld_listener", mld_listener),
 ];
 
 const SOFTWARE: ChecksumCaps = ChecksumCaps::software();
