@@ -1,4 +1,5 @@
-//! Frames our own emit paths produce, judged by an independent dissector: `tshark`.
+//! Frames our own emit paths and state machines (ARP cache, neighbour cache, address
+//! autoconfiguration, MLD listener) produce, judged by an independent dissector: `tshark`.
 //!
 //! Every frame is built whole (Ethernet header included) with the crates' `emit`
 //! functions and software checksums, written to a classic pcap file, and read back by
@@ -13,6 +14,7 @@
 //! Without `tshark` on the `PATH` the test says so and passes, unless `CI` is `true`:
 //! there `scripts/install-deps.sh` should have installed it, and its absence fails.
 
+use core::time::Duration;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,11 +31,11 @@ use strata_l3l4::frag::{
 use strata_l3l4::icmp::{ipv4_quote_len, ipv6_quote_len};
 use strata_l3l4::wire::{ipv6, ndisc};
 use strata_l3l4::{
-    ChecksumCaps, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv4TimeExceeded,
-    Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr, Icmpv6TimeExceeded, IpPair, IpProtocol,
-    Ipv4Packet, Ipv4Repr, Ipv6ExtHeader, Ipv6OptionsRepr, Ipv6Packet, Ipv6Repr, MldPacket,
-    MldRecordRepr, MldRecordType, MldReportRepr, NdiscPacket, NdiscRepr, NeighborFlags, UdpPacket,
-    UdpRepr,
+    AddrConf, AddrConfConfig, AddrConfMessage, ChecksumCaps, Icmpv4DstUnreachable, Icmpv4Packet,
+    Icmpv4Repr, Icmpv4TimeExceeded, Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr,
+    Icmpv6TimeExceeded, IpPair, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6ExtHeader, Ipv6OptionsRepr,
+    Ipv6Packet, Ipv6Repr, MldConfig, MldListener, MldPacket, MldRecordRepr, MldRecordType,
+    MldReportRepr, NdCache, NdConfig, NdiscPacket, NdiscRepr, NeighborFlags, UdpPacket, UdpRepr,
 };
 
 const SOFTWARE: ChecksumCaps = ChecksumCaps::software();
@@ -571,6 +573,100 @@ fn ipv6_fragments() -> Vec<Case> {
         .collect()
 }
 
+// ---- frames the IPv6 state machines send (neighbour cache, autoconfiguration, MLD) ----
+
+fn nd_cache_frames() -> Vec<Case> {
+    let mut cache: NdCache<()> = NdCache::new(NdConfig::default(), OUR_MAC);
+    let now = Instant::from_secs(1);
+    // A miss: multicast NS to PEER_V6's solicited-node group.
+    assert_eq!(cache.lookup(now, PEER_V6, OUR_V6), None);
+    let ns = cache.poll_transmit(now).expect("a solicitation");
+    // The peer's NS for our address: our NA.
+    let peer_ns = NdiscRepr::NeighborSolicit {
+        target_addr: OUR_V6,
+        lladdr: Some(PEER_MAC.0),
+    };
+    let solicited_node = ipv6::solicited_node(&OUR_V6);
+    cache.handle_ns(now, PEER_V6, solicited_node, &peer_ns, &[OUR_V6]);
+    let na = cache.poll_transmit(now).expect("an advertisement");
+    [
+        (ns, "neighbour cache: multicast NS"),
+        (na, "neighbour cache: NA to the soliciting peer"),
+    ]
+    .into_iter()
+    .map(|(transmit, name)| {
+        let mut frame = vec![0u8; transmit.buffer_len()];
+        let len = transmit.emit(&mut frame).expect("emits");
+        frame.truncate(len);
+        Case {
+            name,
+            frame,
+            protocols: "eth:ethertype:ipv6:icmpv6",
+            checksums: 1,
+        }
+    })
+    .collect()
+}
+
+fn addrconf_frames() -> Vec<Case> {
+    let mut conf = AddrConf::new(AddrConfConfig::default());
+    let mut now = Instant::from_secs(1);
+    conf.enable(now, OUR_MAC).expect("enable");
+    let mut cases = Vec::new();
+    // Run the clock until the DAD probe and the first router solicitation are out.
+    for _ in 0..100 {
+        while let Some(transmit) = conf.poll_transmit(now) {
+            let mut frame = vec![0u8; transmit.buffer_len()];
+            let len = transmit.emit(&mut frame);
+            assert!(len > 0);
+            frame.truncate(len);
+            let name = match transmit.message {
+                AddrConfMessage::DadProbe { .. } => "autoconfiguration: DAD probe from ::",
+                AddrConfMessage::RouterSolicit { .. } => "autoconfiguration: router solicitation",
+            };
+            if cases.iter().all(|case: &Case| case.name != name) {
+                cases.push(Case {
+                    name,
+                    frame,
+                    protocols: "eth:ethertype:ipv6:icmpv6",
+                    checksums: 1,
+                });
+            }
+        }
+        if cases.len() == 2 {
+            return cases;
+        }
+        now = conf
+            .poll_at()
+            .unwrap_or(now + Duration::from_millis(100))
+            .max(now);
+        conf.handle_timeout(now);
+    }
+    panic!(
+        "autoconfiguration sent {} kinds of frame, not 2",
+        cases.len()
+    );
+}
+
+fn mld_listener_report() -> Case {
+    let mut listener = MldListener::new(MldConfig::default(), OUR_MAC);
+    listener.set_source(Some(OUR_LINK_LOCAL));
+    let now = Instant::from_secs(1);
+    listener
+        .join(now, Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xfb))
+        .expect("join");
+    let transmit = listener.poll_transmit(now).expect("a report");
+    let mut frame = vec![0u8; transmit.buffer_len()];
+    let len = transmit.emit(&mut frame);
+    frame.truncate(len);
+    Case {
+        name: "MLD listener: state-change report on join",
+        frame,
+        protocols: "eth:ethertype:ipv6:ipv6.hopopts:icmpv6",
+        checksums: 1,
+    }
+}
+
 fn cases() -> Vec<Case> {
     let mut cases = vec![
         arp_reply(),
@@ -589,6 +685,9 @@ fn cases() -> Vec<Case> {
         mldv2_report(),
     ]);
     cases.extend(ipv6_fragments());
+    cases.extend(nd_cache_frames());
+    cases.extend(addrconf_frames());
+    cases.push(mld_listener_report());
     cases
 }
 
