@@ -268,7 +268,11 @@ const ARP_MAX_COMMANDS: usize = 512;
 /// | 7  | none                | `flush`                                            |
 ///
 /// After every command the outputs are drained: every transmit is emitted, parsed
-/// back and checked, and the cache's bounds are asserted.
+/// back and checked, the cache's bounds are asserted, and every packet handed in
+/// is accounted for exactly once (sent, handed back, released, returned
+/// unreachable, still waiting, or dropped). Packets whose neighbour failed to
+/// resolve are left unpolled after a command whose opcode byte has its top bit
+/// set, so that their bounded queue fills.
 pub fn arp_cache(data: &[u8]) {
     let config = ArpConfig {
         capacity: 4,
@@ -282,7 +286,8 @@ pub fn arp_cache(data: &[u8]) {
     let mut cache: ArpCache<u32> = ArpCache::new(config.clone(), ARP_OURS_MAC);
     let mut now_ms: u64 = 1_000;
     let mut next_packet: u32 = 0;
-    let mut queued: u64 = 0;
+    // Packets handed in, and what became of them.
+    let (mut handed, mut sent_now, mut handed_back, mut polled) = (0u64, 0u64, 0u64, 0u64);
     let host = |h: u8| Ipv4Addr::new(10, 0, 0, h);
     let mut rest = data;
     for _ in 0..ARP_MAX_COMMANDS {
@@ -313,12 +318,16 @@ pub fn arp_cache(data: &[u8]) {
                 match op % 8 {
                     2 => {
                         next_packet += 1;
+                        handed += 1;
                         match cache.resolve(now, addr, ARP_OURS[0], next_packet) {
                             Resolve::Send(mac, _) => {
-                                assert!(!mac.is_unspecified(), "resolved to 00:00:00:00:00:00")
+                                assert!(!mac.is_unspecified(), "resolved to 00:00:00:00:00:00");
+                                sent_now += 1;
                             }
-                            Resolve::Queued { .. } => queued += 1,
-                            Resolve::Refused(..) => {}
+                            Resolve::Queued { displaced } => {
+                                handed_back += u64::from(displaced.is_some());
+                            }
+                            Resolve::Refused(..) => handed_back += 1,
                         }
                     }
                     3 => {
@@ -346,9 +355,24 @@ pub fn arp_cache(data: &[u8]) {
             }
             _ => cache.flush(),
         }
-        drain_arp(&mut cache, &config, Instant::from_millis(now_ms));
+        polled += drain_arp(
+            &mut cache,
+            &config,
+            Instant::from_millis(now_ms),
+            op & 0x80 == 0,
+        );
+        let stats = cache.stats();
+        assert_eq!(
+            handed,
+            sent_now
+                + handed_back
+                + polled
+                + cache.queued_len() as u64
+                + cache.unreachable_len() as u64
+                + stats.queue_failed,
+            "a packet handed to the ARP cache was lost or duplicated"
+        );
     }
-    let _ = queued;
     let stats = cache.stats();
     let _ = (
         stats.received(),
@@ -358,7 +382,15 @@ pub fn arp_cache(data: &[u8]) {
     );
 }
 
-fn drain_arp(cache: &mut ArpCache<u32>, config: &ArpConfig, now: Instant) {
+/// Drains the outputs of the cache (those of `poll_unreachable` only if
+/// `unreachable`), checking each; returns the packets released or returned
+/// unreachable.
+fn drain_arp(
+    cache: &mut ArpCache<u32>,
+    config: &ArpConfig,
+    now: Instant,
+    unreachable: bool,
+) -> u64 {
     assert!(cache.len() <= config.capacity, "ARP cache over capacity");
     assert!(
         cache.incomplete_len() <= config.max_incomplete,
@@ -367,6 +399,10 @@ fn drain_arp(cache: &mut ArpCache<u32>, config: &ArpConfig, now: Instant) {
     assert!(
         cache.queued_len() <= config.queue_total,
         "ARP queue over its bound"
+    );
+    assert!(
+        cache.unreachable_len() <= config.queue_total,
+        "ARP unreachable queue over its bound"
     );
     let mut frame = [0u8; ArpTransmit::BUFFER_LEN];
     let mut sent = 0;
@@ -389,12 +425,21 @@ fn drain_arp(cache: &mut ArpCache<u32>, config: &ArpConfig, now: Instant) {
         released += 1;
         assert!(released <= config.queue_total + 1, "ARP released unbounded");
     }
+    let mut returned = 0;
+    if unreachable {
+        while let Some((addr, _)) = cache.poll_unreachable() {
+            returned += 1;
+            assert!(returned <= config.queue_total, "ARP unreachable unbounded");
+            assert_eq!(&addr.octets()[..3], &[10, 0, 0], "unreachable: not a host");
+        }
+    }
     let mut events = 0;
     while cache.poll_event().is_some() {
         events += 1;
         assert!(events <= config.event_capacity + 1, "ARP events unbounded");
     }
     let _ = cache.neighbours().count();
+    (released + returned) as u64
 }
 
 // ---------------------------------------------------------------------------------

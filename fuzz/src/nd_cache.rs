@@ -75,7 +75,10 @@ fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
 ///
 /// After every command the outputs are drained: every transmit is emitted, parsed
 /// back with its checksum verified and hop limit 255, the cache's invariants are
-/// checked, and every packet handed in is accounted for exactly once.
+/// checked, and every packet handed in is accounted for exactly once (sent,
+/// handed back, released, returned unreachable, still waiting, or dropped).
+/// Packets whose neighbour failed to resolve are left unpolled after a command
+/// whose opcode byte has its top bit set, so that their bounded queue fills.
 pub fn nd_cache(data: &[u8]) {
     let config = NdConfig {
         capacity: 4,
@@ -218,24 +221,37 @@ pub fn nd_cache(data: &[u8]) {
             }
             _ => cache.flush(),
         }
-        polled += drain_nd(&mut cache, &config, Instant::from_millis(now_ms));
+        polled += drain_nd(
+            &mut cache,
+            &config,
+            Instant::from_millis(now_ms),
+            op & 0x80 == 0,
+        );
         let stats = cache.stats();
         assert_eq!(
             handed,
-            sent_now + handed_back + polled + cache.queued_len() as u64 + stats.resolution_failed,
+            sent_now
+                + handed_back
+                + polled
+                + cache.queued_len() as u64
+                + cache.unreachable_len() as u64
+                + stats.resolution_failed,
             "a packet handed to the neighbour cache was lost or duplicated"
         );
     }
 }
 
-/// Drains every output of the cache, checking each; returns the packets released.
-fn drain_nd(cache: &mut NdCache<u32>, config: &NdConfig, now: Instant) -> u64 {
+/// Drains the outputs of the cache (those of `poll_unreachable` only if
+/// `unreachable`), checking each; returns the packets released or returned
+/// unreachable.
+fn drain_nd(cache: &mut NdCache<u32>, config: &NdConfig, now: Instant, unreachable: bool) -> u64 {
     if let Err(what) = cache.check_invariants() {
         panic!("neighbour cache invariant broken: {what}");
     }
     assert!(cache.len() <= config.capacity, "ND cache over capacity");
     assert!(cache.incomplete_len() <= config.max_incomplete);
     assert!(cache.queued_len() <= config.queue_total);
+    assert!(cache.unreachable_len() <= config.queue_total);
     let mut frame = [0u8; 128];
     let mut sent = 0;
     while let Some(tx) = cache.poll_transmit(now) {
@@ -278,11 +294,22 @@ fn drain_nd(cache: &mut NdCache<u32>, config: &NdConfig, now: Instant) -> u64 {
         );
         assert!(released <= config.queue_total as u64, "released unbounded");
     }
+    let mut returned = 0;
+    if unreachable {
+        while let Some((addr, _)) = cache.poll_unreachable() {
+            returned += 1;
+            assert!(
+                returned <= config.queue_total as u64,
+                "unreachable unbounded"
+            );
+            assert_eq!(addr.segments()[..2], [0xfd00, 9], "unreachable: not a host");
+        }
+    }
     let mut events = 0;
     while cache.poll_event().is_some() {
         events += 1;
         assert!(events <= config.event_capacity, "ND events unbounded");
     }
     let _ = cache.neighbours().count();
-    released
+    released + returned
 }

@@ -46,6 +46,8 @@ enum Lookup {
 /// 5. After any of the above, drain the outputs: first
 ///    [`poll_released`](Self::poll_released) (so that released packets go
 ///    out before later ones to the same neighbour), then
+///    [`poll_unreachable`](Self::poll_unreachable) (answer each packet with
+///    an ICMP destination unreachable, code 1), then
 ///    [`poll_transmit`](Self::poll_transmit), then
 ///    [`poll_event`](Self::poll_event), each until `None`.
 /// 6. Sleep until [`poll_at`](Self::poll_at) or the next packet.
@@ -53,7 +55,9 @@ enum Lookup {
 /// Every queue inside is bounded ([`ArpConfig`]); what does not fit is
 /// dropped and counted in [`stats`](Self::stats). Released packets count
 /// against `queue_total` until polled, so a caller that stops draining sees
-/// later packets refused, never unbounded memory.
+/// later packets refused, never unbounded memory. Packets waiting for
+/// [`poll_unreachable`](Self::poll_unreachable) are held apart, at most
+/// `queue_total` of them: the oldest are dropped to make room.
 ///
 /// # Examples
 ///
@@ -100,6 +104,9 @@ pub struct ArpCache<P> {
     /// Packets in the entries' queues plus those in `released`.
     pub(super) queued: usize,
     pub(super) released: VecDeque<(EthernetAddress, P)>,
+    /// Packets whose neighbour failed to resolve, for `poll_unreachable`
+    /// (at most `queue_total`, not counted in `queued`).
+    pub(super) unreachable: VecDeque<(Ipv4Addr, P)>,
     pub(super) transmits: VecDeque<ArpTransmit>,
     pub(super) events: VecDeque<ArpEvent>,
     pub(super) announcements: Vec<Announcement>,
@@ -122,6 +129,7 @@ impl<P> ArpCache<P> {
             incomplete: 0,
             queued: 0,
             released: VecDeque::new(),
+            unreachable: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             announcements: Vec::new(),
@@ -169,6 +177,13 @@ impl<P> ArpCache<P> {
         self.queued
     }
 
+    /// Packets whose neighbour failed to resolve, waiting for
+    /// [`poll_unreachable`](Self::poll_unreachable) (at most `queue_total`,
+    /// apart from [`queued_len`](Self::queued_len)).
+    pub fn unreachable_len(&self) -> usize {
+        self.unreachable.len()
+    }
+
     /// The entry for `addr`, if there is one.
     pub fn neighbour(&self, addr: Ipv4Addr) -> Option<Neighbour> {
         self.entries.get(&addr).map(|entry| view(addr, entry))
@@ -208,8 +223,10 @@ impl<P> ArpCache<P> {
     /// does, and keeps the packet while the address resolves.
     ///
     /// Waiting packets come out of [`poll_released`](Self::poll_released)
-    /// in the order they came in once the neighbour answers, or are dropped
-    /// (counted in [`ArpStats::queue_failed`]) if it never does.
+    /// in the order they came in once the neighbour answers, or out of
+    /// [`poll_unreachable`](Self::poll_unreachable) if it never does (they
+    /// are dropped, counted in [`ArpStats::queue_failed`], if the entry is
+    /// removed or flushed by hand instead).
     ///
     /// Queue overflow policy: the *oldest* packet gives way. When the
     /// neighbour already holds `queue_per_neighbour` packets, or all
@@ -324,6 +341,28 @@ impl<P> ArpCache<P> {
         let released = self.released.pop_front()?;
         self.queued -= 1;
         Some(released)
+    }
+
+    /// The next packet whose neighbour failed to resolve, with the address
+    /// that could not be resolved (the packet's next hop); in the order they
+    /// were queued. Counted in [`ArpStats::unreachable_returned`].
+    ///
+    /// When an INCOMPLETE entry gives up after `max_requests` requests, its
+    /// waiting packets come out here instead of being dropped, so that the
+    /// engine can answer each with an ICMP destination unreachable, code 1
+    /// (host unreachable), to its source, as Linux does (RFC 1812 §4.3.3.1:
+    /// a last-hop router that finds no path to the destination host MUST;
+    /// RFC 792 for a host). The engine must not answer packets that may not
+    /// get an ICMP error (RFC 1122 §3.2.2: ICMP errors, broadcasts,
+    /// non-first fragments, ...).
+    ///
+    /// At most `queue_total` packets wait here; when more fail while the
+    /// caller is not polling, the oldest are dropped and counted in
+    /// [`ArpStats::queue_failed`].
+    pub fn poll_unreachable(&mut self) -> Option<(Ipv4Addr, P)> {
+        let unreachable = self.unreachable.pop_front()?;
+        self.stats.unreachable_returned += 1;
+        Some(unreachable)
     }
 
     /// The next event, oldest first.
@@ -531,8 +570,39 @@ impl<P> ArpCache<P> {
         }
     }
 
+    /// Removes the INCOMPLETE entry of `addr` that gave up, handing its
+    /// waiting packets to [`poll_unreachable`](Self::poll_unreachable).
+    pub(super) fn give_up(&mut self, addr: Ipv4Addr) {
+        let queue = match self.entries.get_mut(&addr) {
+            Some(entry) if !entry.is_resolved() => core::mem::take(&mut entry.queue),
+            _ => VecDeque::new(),
+        };
+        let unreachable = queue.len();
+        self.queued -= unreachable;
+        for packet in queue {
+            if self.unreachable.len() >= self.config.queue_total {
+                // The caller is not polling: the oldest goes.
+                self.unreachable.pop_front();
+                self.stats.queue_failed += 1;
+            }
+            self.unreachable.push_back((addr, packet));
+        }
+        self.remove_entry_with(addr, RemovalReason::Flushed, unreachable);
+    }
+
     /// Removes an entry, dropping its waiting packets and reporting it.
     pub(super) fn remove_entry(&mut self, addr: Ipv4Addr, reason: RemovalReason) -> bool {
+        self.remove_entry_with(addr, reason, 0)
+    }
+
+    /// Removes an entry, dropping its waiting packets and reporting it;
+    /// `unreachable` packets were taken from it for `poll_unreachable`.
+    fn remove_entry_with(
+        &mut self,
+        addr: Ipv4Addr,
+        reason: RemovalReason,
+        unreachable: usize,
+    ) -> bool {
         let Some(entry) = self.entries.remove(&addr) else {
             return false;
         };
@@ -547,7 +617,11 @@ impl<P> ArpCache<P> {
             self.incomplete -= 1;
             self.queued -= dropped;
             self.stats.queue_failed += dropped as u64;
-            self.push_event(ArpEvent::ResolutionFailed { addr, dropped });
+            self.push_event(ArpEvent::ResolutionFailed {
+                addr,
+                dropped,
+                unreachable,
+            });
         }
         true
     }
@@ -607,6 +681,10 @@ impl<P> ArpCache<P> {
         let waiting: usize = self.entries.values().map(|e| e.queue.len()).sum();
         assert_eq!(waiting + self.released.len(), self.queued, "queued count");
         assert!(self.queued <= config.queue_total, "queue_total");
+        assert!(
+            self.unreachable.len() <= config.queue_total,
+            "unreachable bound"
+        );
         for entry in self.entries.values() {
             assert!(
                 entry.queue.len() <= config.queue_per_neighbour,

@@ -22,8 +22,9 @@
 //! The one type to use is [`ArpCache`]; its documentation gives the call
 //! order. Everything it reports comes back through `poll_*` methods:
 //! frames to send ([`ArpTransmit`]), packets released after resolution,
-//! [`ArpEvent`]s for management, and [`ArpStats`] for the `arp` protocol
-//! counters and drop reasons.
+//! packets whose neighbour failed to resolve (for the engine to answer with
+//! ICMP host unreachable, as Linux does), [`ArpEvent`]s for management, and
+//! [`ArpStats`] for the `arp` protocol counters and drop reasons.
 //!
 //! # Neighbour states
 //!
@@ -34,8 +35,8 @@
 //!            lookup miss                 reply / request from it
 //!   (none) ──────────────► INCOMPLETE ───────────────────────────► REACHABLE or STALE
 //!                          │  broadcast request every retransmit_interval,
-//!                          │  max_requests times, then removed (queued packets
-//!                          ▼  dropped and counted: ResolutionFailed)
+//!                          │  max_requests times, then removed (ResolutionFailed;
+//!                          ▼  queued packets handed back by poll_unreachable)
 //!
 //!   REACHABLE ── reachable_time passes ──► STALE ── unused for stale_time ──► removed
 //!       ▲                                    │
@@ -264,13 +265,18 @@ pub enum ArpEvent {
         reason: RemovalReason,
     },
     /// An INCOMPLETE entry went away without being resolved: it gave up
-    /// after `max_requests` requests, or was flushed. Its waiting packets
-    /// were dropped (and counted in [`ArpStats::queue_failed`]).
+    /// after `max_requests` requests, and its waiting packets come out of
+    /// [`ArpCache::poll_unreachable`]; or it was removed or flushed, and its
+    /// waiting packets were dropped (and counted in
+    /// [`ArpStats::queue_failed`]).
     ResolutionFailed {
         /// The address that could not be resolved.
         addr: Ipv4Addr,
-        /// How many waiting packets were dropped.
+        /// How many waiting packets were dropped (removed or flushed).
         dropped: usize,
+        /// How many waiting packets were handed to
+        /// [`ArpCache::poll_unreachable`] (gave up).
+        unreachable: usize,
     },
     /// Another host sent an ARP packet claiming one of our addresses
     /// (RFC 5227 §2.4). The engine may give the address up, e.g. after

@@ -1,7 +1,8 @@
 //! Random sequences of lookups, received ARP, announcements, flushes, polls
 //! and time steps against a small cache: the bounds always hold, nothing
-//! panics, every packet handed in is accounted for exactly once, and
-//! released packets keep their order.
+//! panics, every packet handed in is accounted for exactly once (sent,
+//! released, handed back unreachable, or dropped), and released and
+//! unreachable packets keep their order.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -30,6 +31,7 @@ enum Op {
     Advance(u64),
     PollTransmit(u8),
     PollReleased(u8),
+    PollUnreachable(u8),
     PollEvent(u8),
     Announce,
     Confirm(u8),
@@ -71,6 +73,7 @@ fn any_op() -> impl Strategy<Value = Op> {
         3 => prop_oneof![0u64..1_500, 0u64..70_000].prop_map(Op::Advance),
         2 => (0u8..4).prop_map(Op::PollTransmit),
         2 => (0u8..4).prop_map(Op::PollReleased),
+        1 => (0u8..4).prop_map(Op::PollUnreachable),
         1 => (0u8..4).prop_map(Op::PollEvent),
         1 => Just(Op::Announce),
         1 => any::<u8>().prop_map(Op::Confirm),
@@ -113,10 +116,13 @@ struct Ledger {
     refused: u64,
     displaced: u64,
     released: u64,
+    unreachable: u64,
     /// Packet id → its next hop, for the order check.
     next_hop: BTreeMap<u32, Ipv4Addr>,
     /// Last released id per next hop.
     last_released: BTreeMap<Ipv4Addr, u32>,
+    /// Last id handed back unreachable per next hop.
+    last_unreachable: BTreeMap<Ipv4Addr, u32>,
 }
 
 proptest! {
@@ -190,6 +196,15 @@ proptest! {
                         prop_assert!(id > last, "released out of order");
                     }
                 }
+                Op::PollUnreachable(n) => {
+                    for _ in 0..n {
+                        let Some((addr, id)) = arp.poll_unreachable() else { break };
+                        ledger.unreachable += 1;
+                        prop_assert_eq!(addr, ledger.next_hop[&id], "handed back for another hop");
+                        let last = ledger.last_unreachable.insert(addr, id).unwrap_or(0);
+                        prop_assert!(id > last, "handed back out of order");
+                    }
+                }
                 Op::PollEvent(n) => {
                     for _ in 0..n {
                         if arp.poll_event().is_none() {
@@ -211,14 +226,18 @@ proptest! {
             prop_assert!(arp.len() <= config.capacity);
             prop_assert!(arp.incomplete_len() <= config.max_incomplete);
             prop_assert!(arp.queued_len() <= config.queue_total);
+            prop_assert!(arp.unreachable_len() <= config.queue_total);
             prop_assert!(arp.neighbour(OURS).is_none(), "our own address is never cached");
             let accounted = ledger.sent_now
                 + ledger.refused
                 + ledger.displaced
                 + ledger.released
+                + ledger.unreachable
                 + arp.stats().queue_failed
-                + arp.queued_len() as u64;
+                + arp.queued_len() as u64
+                + arp.unreachable_len() as u64;
             prop_assert_eq!(ledger.handed, accounted, "{:?}", ledger);
+            prop_assert_eq!(ledger.unreachable, arp.stats().unreachable_returned);
             prop_assert_eq!(
                 ledger.refused + ledger.displaced,
                 arp.stats().queue_overflow + arp.stats().no_room + arp.stats().unresolvable
@@ -235,5 +254,18 @@ proptest! {
         }
         prop_assert!(arp.neighbours().all(|n| n.state == NeighbourState::Permanent));
         arp.check_invariants();
+        // Drained, every packet is accounted for without anything in flight.
+        while arp.poll_released().is_some() {
+            ledger.released += 1;
+        }
+        while arp.poll_unreachable().is_some() {
+            ledger.unreachable += 1;
+        }
+        prop_assert_eq!(arp.queued_len() + arp.unreachable_len(), 0);
+        prop_assert_eq!(
+            ledger.handed,
+            ledger.sent_now + ledger.refused + ledger.displaced + ledger.released
+                + ledger.unreachable + arp.stats().queue_failed
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::wire::EthernetAddress;
 
 /// What a timer did to an entry.
 enum Expiry {
-    /// Failed to resolve: remove it and drop its packets.
+    /// Failed to resolve: remove it and hand its packets back.
     Failed,
     /// Unused while STALE for `stale_time`.
     Expired,
@@ -69,9 +69,9 @@ impl<P> ArpCache<P> {
         for (addr, expiry) in expired {
             let reason = match expiry {
                 Expiry::Failed => {
-                    // Reported as ResolutionFailed, whatever the reason.
                     self.stats.resolution_failures += 1;
-                    RemovalReason::Flushed
+                    self.give_up(addr);
+                    continue;
                 }
                 Expiry::Expired => {
                     self.stats.entries_expired += 1;

@@ -120,11 +120,16 @@ enum Lookup {
 ///    timers itself).
 /// 5. After any of the above, drain the outputs: first
 ///    [`poll_released`](Self::poll_released), then
+///    [`poll_unreachable`](Self::poll_unreachable) (answer each packet with an
+///    ICMPv6 destination unreachable, code 3), then
 ///    [`poll_transmit`](Self::poll_transmit), then
 ///    [`poll_event`](Self::poll_event), each until `None`.
 ///
 /// Every queue inside is bounded ([`NdConfig`]); what does not fit is dropped and
-/// counted in [`stats`](Self::stats).
+/// counted in [`stats`](Self::stats). Released packets count against
+/// `queue_total` until polled; packets waiting for
+/// [`poll_unreachable`](Self::poll_unreachable) are held apart, at most
+/// `queue_total` of them, the oldest dropped to make room.
 ///
 /// # Examples
 ///
@@ -163,6 +168,9 @@ pub struct NdCache<P> {
     /// Packets in the entries' queues plus those in `released`.
     pub(super) queued: usize,
     pub(super) released: VecDeque<(EthernetAddress, P)>,
+    /// Packets whose neighbour failed to resolve, for `poll_unreachable` (at
+    /// most `queue_total`, not counted in `queued`).
+    pub(super) unreachable: VecDeque<(Ipv6Addr, P)>,
     pub(super) transmits: VecDeque<NdTransmit>,
     pub(super) events: VecDeque<NdEvent>,
     /// ReachableTime in force and when it was drawn.
@@ -193,6 +201,7 @@ impl<P> NdCache<P> {
             incomplete: 0,
             queued: 0,
             released: VecDeque::new(),
+            unreachable: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             reachable_time: Duration::ZERO,
@@ -270,6 +279,13 @@ impl<P> NdCache<P> {
         self.queued
     }
 
+    /// Packets whose neighbour failed to resolve, waiting for
+    /// [`poll_unreachable`](Self::poll_unreachable) (at most `queue_total`, apart
+    /// from [`queued_len`](Self::queued_len)).
+    pub fn unreachable_len(&self) -> usize {
+        self.unreachable.len()
+    }
+
     /// The entry for `addr`, if there is one.
     pub fn neighbour(&self, addr: Ipv6Addr) -> Option<NdNeighbour> {
         self.entries.get(&addr).map(|entry| view(addr, entry))
@@ -313,7 +329,9 @@ impl<P> NdCache<P> {
     /// Resolves the next hop of `packet`: [`NdResolve::Send`] when its link-layer
     /// address is known, else the packet waits in its neighbour's queue until
     /// resolution succeeds ([`poll_released`](Self::poll_released)) or fails
-    /// (dropped and counted). As [`lookup`](Self::lookup) otherwise.
+    /// ([`poll_unreachable`](Self::poll_unreachable); dropped and counted if the
+    /// entry is removed or flushed instead). As [`lookup`](Self::lookup)
+    /// otherwise.
     ///
     /// The queues are bounded like the ARP cache's: when the neighbour already
     /// holds `queue_per_neighbour` packets, or `queue_total` packets wait in all,
@@ -429,6 +447,30 @@ impl<P> NdCache<P> {
         let released = self.released.pop_front()?;
         self.queued -= 1;
         Some(released)
+    }
+
+    /// The next packet whose neighbour failed to resolve, with the address that
+    /// could not be resolved (the packet's next hop); in the order they were
+    /// queued. Counted in [`NdStats::unreachable_returned`].
+    ///
+    /// When an INCOMPLETE entry gives up after `max_multicast_solicit`
+    /// solicitations, its waiting packets come out here instead of being
+    /// dropped, so that the engine can answer each with an ICMPv6 destination
+    /// unreachable, code 3 (address unreachable), as RFC 4861 §7.2.2 asks ("for
+    /// each packet queued awaiting address resolution ... SHOULD send an ICMP
+    /// destination unreachable message") and Linux does, subject to RFC 4443
+    /// §2.4 (e) (no error about an ICMPv6 error, a multicast destination, ...).
+    /// Packets never wait for an entry in PROBE (it has a link-layer address and
+    /// they are sent), so the removal of an unanswered PROBE entry hands nothing
+    /// back.
+    ///
+    /// At most `queue_total` packets wait here; when more fail while the caller
+    /// is not polling, the oldest are dropped and counted in
+    /// [`NdStats::resolution_failed`].
+    pub fn poll_unreachable(&mut self) -> Option<(Ipv6Addr, P)> {
+        let unreachable = self.unreachable.pop_front()?;
+        self.stats.unreachable_returned += 1;
+        Some(unreachable)
     }
 
     /// The next event, oldest first.
@@ -630,8 +672,39 @@ impl<P> NdCache<P> {
         }
     }
 
+    /// Removes the INCOMPLETE entry of `addr` that gave up (RFC 4861 §7.2.2),
+    /// handing its waiting packets to [`poll_unreachable`](Self::poll_unreachable).
+    pub(super) fn give_up(&mut self, addr: Ipv6Addr) {
+        let queue = match self.entries.get_mut(&addr) {
+            Some(entry) if !entry.is_resolved() => core::mem::take(&mut entry.queue),
+            _ => VecDeque::new(),
+        };
+        let unreachable = queue.len();
+        self.queued -= unreachable;
+        for packet in queue {
+            if self.unreachable.len() >= self.config.queue_total {
+                // The caller is not polling: the oldest goes.
+                self.unreachable.pop_front();
+                self.stats.resolution_failed += 1;
+            }
+            self.unreachable.push_back((addr, packet));
+        }
+        self.remove_entry_with(addr, NdRemovalReason::Flushed, unreachable);
+    }
+
     /// Removes an entry, dropping its waiting packets and reporting it.
     pub(super) fn remove_entry(&mut self, addr: Ipv6Addr, reason: NdRemovalReason) -> bool {
+        self.remove_entry_with(addr, reason, 0)
+    }
+
+    /// Removes an entry, dropping its waiting packets and reporting it;
+    /// `unreachable` packets were taken from it for `poll_unreachable`.
+    fn remove_entry_with(
+        &mut self,
+        addr: Ipv6Addr,
+        reason: NdRemovalReason,
+        unreachable: usize,
+    ) -> bool {
         let Some(entry) = self.entries.remove(&addr) else {
             return false;
         };
@@ -649,7 +722,11 @@ impl<P> NdCache<P> {
             if entry.pending_advert.is_some() {
                 self.stats.advert_unresolved += 1;
             }
-            self.push_event(NdEvent::ResolutionFailed { addr, dropped });
+            self.push_event(NdEvent::ResolutionFailed {
+                addr,
+                dropped,
+                unreachable,
+            });
         }
         true
     }
@@ -742,6 +819,10 @@ impl<P> NdCache<P> {
         let waiting: usize = self.entries.values().map(|e| e.queue.len()).sum();
         check(waiting + self.released.len() == self.queued, "queued count")?;
         check(self.queued <= config.queue_total, "queue_total")?;
+        check(
+            self.unreachable.len() <= config.queue_total,
+            "unreachable bound",
+        )?;
         for (addr, entry) in &self.entries {
             check(is_unicast(addr), "entry for a non-unicast address")?;
             check(

@@ -23,8 +23,9 @@
 //!
 //! The one type to use is [`NdCache`]; its documentation gives the call order.
 //! Everything it reports comes back through `poll_*` methods: frames to send
-//! ([`NdTransmit`]), packets released after resolution, [`NdEvent`]s for
-//! management, and [`NdStats`] for the neighbour-discovery counters and drop
+//! ([`NdTransmit`]), packets released after resolution, packets whose neighbour
+//! failed to resolve (for the engine to answer with ICMPv6 address unreachable,
+//! §7.2.2), [`NdEvent`]s for management, and [`NdStats`] for the neighbour-discovery counters and drop
 //! reasons. Duplicate address detection itself (RFC 4862 §5.4) belongs to the
 //! address-configuration code: the cache only reports an advertisement for one
 //! of our addresses ([`NdEvent::DuplicateAddress`]).
@@ -39,7 +40,8 @@
 //!     │ NS, RA or redirect with a link-layer address                       ▲
 //!     └────────────────────────────────────────────────────────────────────┘
 //!                               │ multicast NS every RetransTimer; after
-//!                               ▼ MAX_MULTICAST_SOLICIT: removed, packets dropped
+//!                               ▼ MAX_MULTICAST_SOLICIT: removed, packets handed
+//!                                 back by poll_unreachable (ICMPv6 code 3)
 //!
 //!   REACHABLE ── ReachableTime passes ──► STALE ── unused for stale_time ──► removed
 //!       ▲                                   │ used (lookup/resolve)
@@ -295,15 +297,18 @@ pub enum NdEvent {
         reason: NdRemovalReason,
     },
     /// An INCOMPLETE entry went away unresolved: it gave up after
-    /// `MAX_MULTICAST_SOLICIT` solicitations, or was flushed. Its waiting
-    /// packets were dropped (counted under `resolution_failed`). RFC 4861
-    /// §7.2.2 asks for an ICMPv6 address-unreachable error per dropped packet;
-    /// like the ARP cache, this one does not hand them back, so none is sent.
+    /// `MAX_MULTICAST_SOLICIT` solicitations, and its waiting packets come out of
+    /// [`NdCache::poll_unreachable`] for the ICMPv6 address-unreachable errors
+    /// of RFC 4861 §7.2.2; or it was removed or flushed, and its waiting packets
+    /// were dropped (counted under `resolution_failed`).
     ResolutionFailed {
         /// The address that could not be resolved.
         addr: Ipv6Addr,
-        /// How many waiting packets were dropped.
+        /// How many waiting packets were dropped (removed or flushed).
         dropped: usize,
+        /// How many waiting packets were handed to [`NdCache::poll_unreachable`]
+        /// (gave up).
+        unreachable: usize,
     },
     /// A neighbour's IsRouter flag went from true to false through an NA with
     /// the R flag clear (RFC 4861 §7.2.5): remove it from the default router list

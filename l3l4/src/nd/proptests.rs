@@ -1,6 +1,7 @@
 //! Random sequences of lookups, received NS/NA/RA, confirmations, removals,
 //! polls and time steps against a small cache: the bounds always hold, nothing
-//! panics, every packet handed in is accounted for exactly once, released
+//! panics, every packet handed in is accounted for exactly once (sent,
+//! released, handed back unreachable, or dropped), released and unreachable
 //! packets keep their order per neighbour, and every frame sent parses back
 //! with a valid checksum and hop limit 255.
 
@@ -30,6 +31,7 @@ enum Op {
     Advance(u64),
     PollTransmit(u8),
     PollReleased(u8),
+    PollUnreachable(u8),
     PollEvent(u8),
     Confirm(u8),
     Remove(u8),
@@ -73,6 +75,7 @@ fn any_op() -> impl Strategy<Value = Op> {
         4 => prop_oneof![0u64..1_500, 0u64..10_000, 0u64..100_000].prop_map(Op::Advance),
         2 => (0u8..4).prop_map(Op::PollTransmit),
         2 => (0u8..4).prop_map(Op::PollReleased),
+        1 => (0u8..4).prop_map(Op::PollUnreachable),
         1 => (0u8..4).prop_map(Op::PollEvent),
         1 => any::<u8>().prop_map(Op::Confirm),
         1 => any::<u8>().prop_map(Op::Remove),
@@ -133,7 +136,9 @@ proptest! {
         let mut now = Instant::ZERO;
         let mut counter = 0u32;
         let (mut handed, mut sent_now, mut refused, mut displaced, mut polled) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        let mut returned = 0u64;
         let mut last_released: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut last_unreachable: BTreeMap<u32, u32> = BTreeMap::new();
         for op in ops {
             match op {
                 Op::Resolve(h) => {
@@ -210,6 +215,17 @@ proptest! {
                         }
                     }
                 }
+                Op::PollUnreachable(n) => {
+                    for _ in 0..n {
+                        if let Some((addr, packet)) = nd.poll_unreachable() {
+                            returned += 1;
+                            let key = packet >> 24;
+                            prop_assert_eq!(addr, host(key as u8), "handed back for another hop");
+                            let last = last_unreachable.insert(key, packet & 0xff_ffff);
+                            prop_assert!(last.map_or(true, |last| last < packet & 0xff_ffff));
+                        }
+                    }
+                }
                 Op::PollEvent(n) => {
                     for _ in 0..n {
                         let _ = nd.poll_event();
@@ -234,11 +250,13 @@ proptest! {
             }
             nd.check_invariants().unwrap();
             let stats = nd.stats();
+            prop_assert!(nd.unreachable_len() <= nd.config().queue_total);
             prop_assert_eq!(
                 handed,
-                sent_now + refused + displaced + polled + nd.queued_len() as u64
-                    + stats.resolution_failed
+                sent_now + refused + displaced + polled + returned + nd.queued_len() as u64
+                    + nd.unreachable_len() as u64 + stats.resolution_failed
             );
+            prop_assert_eq!(returned, stats.unreachable_returned);
             prop_assert_eq!(stats.queue_overflow, displaced + (refused - stats.no_room - stats.unresolvable));
         }
         // Whatever happened, the timers drain everything but PERMANENT entries.
@@ -251,5 +269,17 @@ proptest! {
         prop_assert!(nd.neighbours().all(|n| n.state == NdState::Permanent));
         prop_assert_eq!(nd.incomplete_len(), 0);
         nd.check_invariants().unwrap();
+        // Drained, every packet is accounted for without anything in flight.
+        while nd.poll_released().is_some() {
+            polled += 1;
+        }
+        while nd.poll_unreachable().is_some() {
+            returned += 1;
+        }
+        prop_assert_eq!(nd.queued_len() + nd.unreachable_len(), 0);
+        prop_assert_eq!(
+            handed,
+            sent_now + refused + displaced + polled + returned + nd.stats().resolution_failed
+        );
     }
 }

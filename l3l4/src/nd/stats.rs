@@ -6,7 +6,10 @@
 ///
 /// Frames are counted as sent when [`poll_transmit`](super::NdCache::poll_transmit)
 /// hands them out. The counters listed by [`drop_reasons`](Self::drop_reasons)
-/// are drops.
+/// are drops. Packets handed back by
+/// [`poll_unreachable`](super::NdCache::poll_unreachable) (`unreachable_returned`)
+/// are not: the engine answers them with an ICMPv6 error and counts that drop
+/// itself.
 ///
 /// # Examples
 ///
@@ -55,8 +58,15 @@ pub struct NdStats {
     pub entries_evicted: u64,
     /// Drop: waiting packets pushed out (or refused) by the queue bounds.
     pub queue_overflow: u64,
-    /// Drop: waiting packets dropped because their neighbour failed to resolve or
-    /// was flushed.
+    /// Waiting packets handed back by
+    /// [`poll_unreachable`](super::NdCache::poll_unreachable) after their
+    /// neighbour failed to resolve (not a drop here).
+    pub unreachable_returned: u64,
+    /// Drop: waiting packets dropped because their neighbour was removed or
+    /// flushed while INCOMPLETE, or because, having failed to resolve, they were
+    /// pushed out of the `queue_total`-bounded queue of
+    /// [`poll_unreachable`](super::NdCache::poll_unreachable) by later ones while
+    /// the caller was not polling.
     pub resolution_failed: u64,
     /// Drop: packets refused because no INCOMPLETE entry could be made
     /// (`max_incomplete` reached, or nothing evictable).

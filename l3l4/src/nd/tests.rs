@@ -79,6 +79,18 @@ fn released(nd: &mut NdCache<u32>) -> Vec<(EthernetAddress, u32)> {
     core::iter::from_fn(|| nd.poll_released()).collect()
 }
 
+fn unreachable(nd: &mut NdCache<u32>) -> Vec<(Ipv6Addr, u32)> {
+    core::iter::from_fn(|| nd.poll_unreachable()).collect()
+}
+
+/// Runs every timer due up to `until`, at its deadline.
+fn run_until(nd: &mut NdCache<u32>, until: Instant) {
+    while let Some(at) = nd.poll_at().filter(|&at| at <= until) {
+        nd.handle_timeout(at);
+        nd.check_invariants().unwrap();
+    }
+}
+
 fn state(nd: &NdCache<u32>, addr: Ipv6Addr) -> Option<NdState> {
     nd.neighbour(addr).map(|n| n.state)
 }
@@ -260,15 +272,104 @@ fn incomplete_retransmits_every_retrans_timer_then_gives_up() {
         events(&mut nd),
         vec![NdEvent::ResolutionFailed {
             addr: PEER,
-            dropped: 2
+            dropped: 0,
+            unreachable: 2,
         }]
     );
     let stats = nd.stats();
     assert_eq!(stats.solicits_sent, 3);
     assert_eq!(stats.resolution_failures, 1);
-    assert_eq!(stats.resolution_failed, 2);
+    // §7.2.2: the waiting packets are handed back for ICMPv6 errors, not dropped.
+    assert_eq!(stats.resolution_failed, 0);
     assert_eq!(nd.queued_len(), 0);
+    assert_eq!(nd.unreachable_len(), 2);
+    assert_eq!(unreachable(&mut nd), vec![(PEER, 1), (PEER, 2)]);
+    assert_eq!(nd.stats().unreachable_returned, 2);
+    assert_eq!(nd.stats().dropped(), 0);
     assert_eq!(nd.poll_at(), None);
+}
+
+#[test]
+fn give_up_hands_back_each_neighbours_packets_in_order() {
+    let mut nd = cache();
+    for packet in 1..=3 {
+        let _ = nd.resolve(ms(0), PEER, OURS, packet);
+    }
+    let _ = nd.resolve(ms(500), THIRD, OURS, 10);
+    let _ = nd.resolve(ms(600), PEER, OURS, 4);
+    // A neighbour that answers keeps its packets out of the failed ones.
+    let _ = nd.resolve(ms(700), FOURTH, OURS, 20);
+    nd.handle_na(
+        ms(800),
+        FOURTH,
+        OURS,
+        &na_for(FOURTH, false, true, true, Some(OTHER_MAC)),
+        &[OURS],
+    );
+    assert_eq!(released(&mut nd), vec![(OTHER_MAC, 20)]);
+    // PEER gives up at 3 s (three NS, RetransTimer 1 s apart), THIRD at 3.5 s.
+    run_until(&mut nd, just_before(ms(3_000)));
+    assert_eq!(nd.poll_unreachable(), None);
+    run_until(&mut nd, ms(3_000));
+    assert_eq!(nd.queued_len(), 1);
+    assert_eq!(
+        unreachable(&mut nd),
+        vec![(PEER, 1), (PEER, 2), (PEER, 3), (PEER, 4)]
+    );
+    run_until(&mut nd, ms(3_500));
+    assert_eq!(unreachable(&mut nd), vec![(THIRD, 10)]);
+    assert_eq!(nd.queued_len(), 0);
+    let stats = *nd.stats();
+    assert_eq!(stats.unreachable_returned, 5);
+    assert_eq!(stats.resolution_failures, 2);
+    assert_eq!((stats.resolution_failed, stats.queue_drops()), (0, 0));
+    assert!(stats.drop_reasons().iter().all(|&(_, n)| n == 0));
+}
+
+#[test]
+fn unpolled_unreachable_packets_are_bounded() {
+    let mut nd = cache_with(NdConfig {
+        queue_per_neighbour: 2,
+        queue_total: 3,
+        ..NdConfig::default()
+    });
+    // Two neighbours give up with two packets each; the caller never polls.
+    let _ = nd.resolve(ms(0), PEER, OURS, 1);
+    let _ = nd.resolve(ms(0), PEER, OURS, 2);
+    run_until(&mut nd, ms(3_000));
+    assert_eq!(nd.unreachable_len(), 2);
+    let _ = nd.resolve(ms(3_000), THIRD, OURS, 3);
+    let _ = nd.resolve(ms(3_000), THIRD, OURS, 4);
+    run_until(&mut nd, ms(6_000));
+    // Bounded by queue_total: the oldest went, counted as a failure drop.
+    assert_eq!(nd.unreachable_len(), 3);
+    assert_eq!(nd.stats().resolution_failed, 1);
+    assert_eq!(nd.stats().dropped(), 1);
+    assert_eq!(
+        events(&mut nd),
+        vec![
+            NdEvent::ResolutionFailed {
+                addr: PEER,
+                dropped: 0,
+                unreachable: 2,
+            },
+            NdEvent::ResolutionFailed {
+                addr: THIRD,
+                dropped: 0,
+                unreachable: 2,
+            },
+        ]
+    );
+    // The failed packets do not count against queue_total: new ones wait.
+    assert_eq!(
+        nd.resolve(ms(6_000), FOURTH, OURS, 5),
+        NdResolve::Queued { displaced: None }
+    );
+    assert_eq!(
+        unreachable(&mut nd),
+        vec![(PEER, 2), (THIRD, 3), (THIRD, 4)]
+    );
+    assert_eq!(nd.stats().unreachable_returned, 3);
 }
 
 #[test]
@@ -421,6 +522,8 @@ fn stale_used_goes_delay_then_probe_then_removed() {
     );
     assert_eq!(nd.stats().probes_sent, 3);
     assert_eq!(nd.stats().probe_failures, 1);
+    // Nothing waits for a PROBE entry, so nothing is handed back.
+    assert_eq!(nd.poll_unreachable(), None);
 }
 
 #[test]
@@ -1220,6 +1323,9 @@ fn flush_drops_everything_and_reports_it() {
     assert_eq!(nd.queued_len(), 0);
     assert_eq!(events(&mut nd).len(), 2);
     assert_eq!(nd.stats().resolution_failed, 1);
+    // Flushed packets are dropped, not handed back.
+    assert_eq!(nd.poll_unreachable(), None);
+    assert_eq!(nd.stats().unreachable_returned, 0);
     nd.check_invariants().unwrap();
 }
 

@@ -17,7 +17,7 @@ use super::{NdCache, NdConfig, NdRemovalReason, NdTransmit};
 
 /// What a timer did to an entry.
 enum Expiry {
-    /// Failed to resolve: remove it and drop its packets.
+    /// Failed to resolve: remove it and hand its packets back.
     Failed,
     /// Unused while STALE for `stale_time`.
     Expired,
@@ -67,9 +67,9 @@ impl<P> NdCache<P> {
         for (addr, expiry) in expired {
             let reason = match expiry {
                 Expiry::Failed => {
-                    // Reported as ResolutionFailed, whatever the reason.
                     self.stats.resolution_failures += 1;
-                    NdRemovalReason::Flushed
+                    self.give_up(addr);
+                    continue;
                 }
                 Expiry::Expired => {
                     self.stats.entries_expired += 1;

@@ -49,6 +49,10 @@ fn released(arp: &mut ArpCache<u32>) -> Vec<(EthernetAddress, u32)> {
     core::iter::from_fn(|| arp.poll_released()).collect()
 }
 
+fn unreachable(arp: &mut ArpCache<u32>) -> Vec<(Ipv4Addr, u32)> {
+    core::iter::from_fn(|| arp.poll_unreachable()).collect()
+}
+
 fn packet(
     op: ArpOperation,
     sha: EthernetAddress,

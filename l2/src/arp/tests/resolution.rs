@@ -90,16 +90,107 @@ fn retries_every_interval_then_gives_up() {
         events(&mut arp),
         vec![ArpEvent::ResolutionFailed {
             addr: PEER,
-            dropped: 2
+            dropped: 0,
+            unreachable: 2,
         }]
     );
     assert_eq!(arp.stats().resolution_failures, 1);
-    assert_eq!(arp.stats().queue_failed, 2);
+    // The waiting packets are handed back, not dropped.
+    assert_eq!(arp.stats().queue_failed, 0);
     assert_eq!(arp.queued_len(), 0);
+    assert_eq!(arp.unreachable_len(), 2);
+    assert_eq!(unreachable(&mut arp), vec![(PEER, 1), (PEER, 2)]);
+    assert_eq!(arp.stats().unreachable_returned, 2);
+    assert_eq!(arp.stats().dropped(), 0);
     assert_eq!(arp.poll_at(), None);
     // A later lookup starts again from scratch.
     assert_eq!(arp.lookup(ms(5_000), PEER, OURS), None);
     assert_eq!(transmits(&mut arp, ms(5_000)).len(), 1);
+}
+
+/// Runs every timer due up to `until`, at its deadline.
+fn run_until(arp: &mut ArpCache<u32>, until: Instant) {
+    while let Some(at) = arp.poll_at().filter(|&at| at <= until) {
+        arp.handle_timeout(at);
+        arp.check_invariants();
+    }
+}
+
+#[test]
+fn give_up_hands_back_each_neighbours_packets_in_order() {
+    let mut arp = cache();
+    for packet in 1..=3 {
+        let _ = arp.resolve(ms(0), PEER, OURS, packet);
+    }
+    let _ = arp.resolve(ms(500), THIRD, OURS, 10);
+    let _ = arp.resolve(ms(600), PEER, OURS, 4);
+    // A neighbour that answers keeps its packets out of the failed ones.
+    let _ = arp.resolve(ms(700), FOURTH, OURS, 20);
+    arp.handle_arp(ms(800), &reply_from(FOURTH, OTHER_MAC), &[OURS]);
+    assert_eq!(released(&mut arp), vec![(OTHER_MAC, 20)]);
+    // PEER gives up at 3 s (three requests, 1 s apart), THIRD at 3.5 s.
+    run_until(&mut arp, ms(2_999));
+    assert_eq!(arp.poll_unreachable(), None);
+    run_until(&mut arp, ms(3_000));
+    assert_eq!(arp.queued_len(), 1);
+    assert_eq!(
+        unreachable(&mut arp),
+        vec![(PEER, 1), (PEER, 2), (PEER, 3), (PEER, 4)]
+    );
+    run_until(&mut arp, ms(3_500));
+    assert_eq!(unreachable(&mut arp), vec![(THIRD, 10)]);
+    assert_eq!(arp.queued_len(), 0);
+    let stats = *arp.stats();
+    assert_eq!(stats.unreachable_returned, 5);
+    assert_eq!(stats.resolution_failures, 2);
+    assert_eq!((stats.queue_failed, stats.queue_drops()), (0, 0));
+    assert!(stats.drop_reasons().iter().all(|&(_, n)| n == 0));
+}
+
+#[test]
+fn unpolled_unreachable_packets_are_bounded() {
+    let mut arp = cache_with(ArpConfig {
+        queue_per_neighbour: 2,
+        queue_total: 3,
+        ..ArpConfig::default()
+    });
+    // Two neighbours give up with two packets each; the caller never polls.
+    let _ = arp.resolve(ms(0), PEER, OURS, 1);
+    let _ = arp.resolve(ms(0), PEER, OURS, 2);
+    run_until(&mut arp, ms(3_000));
+    assert_eq!(arp.unreachable_len(), 2);
+    let _ = arp.resolve(ms(3_000), THIRD, OURS, 3);
+    let _ = arp.resolve(ms(3_000), THIRD, OURS, 4);
+    run_until(&mut arp, ms(6_000));
+    // Bounded by queue_total: the oldest went, counted as a failure drop.
+    assert_eq!(arp.unreachable_len(), 3);
+    assert_eq!(arp.stats().queue_failed, 1);
+    assert_eq!(arp.stats().dropped(), 1);
+    assert_eq!(
+        events(&mut arp),
+        vec![
+            ArpEvent::ResolutionFailed {
+                addr: PEER,
+                dropped: 0,
+                unreachable: 2,
+            },
+            ArpEvent::ResolutionFailed {
+                addr: THIRD,
+                dropped: 0,
+                unreachable: 2,
+            },
+        ]
+    );
+    // The failed packets do not count against queue_total: new ones wait.
+    assert_eq!(
+        arp.resolve(ms(6_000), FOURTH, OURS, 5),
+        Resolve::Queued { displaced: None }
+    );
+    assert_eq!(
+        unreachable(&mut arp),
+        vec![(PEER, 2), (THIRD, 3), (THIRD, 4)]
+    );
+    assert_eq!(arp.stats().unreachable_returned, 3);
 }
 
 #[test]
@@ -443,11 +534,15 @@ fn remove_and_flush() {
             },
             ArpEvent::ResolutionFailed {
                 addr: THIRD,
-                dropped: 2
+                dropped: 2,
+                unreachable: 0,
             },
         ]
     );
     assert_eq!(arp.stats().queue_failed, 2);
+    // Flushed packets are dropped, not handed back.
+    assert_eq!(arp.poll_unreachable(), None);
+    assert_eq!(arp.stats().unreachable_returned, 0);
     arp.check_invariants();
 }
 
