@@ -226,6 +226,18 @@ impl<'a> FrameHeaders<'a> {
         })
     }
 
+    /// Where the headers are, without the borrow of the frame: to keep beside the
+    /// buffer while a burst moves from stage to stage.
+    pub const fn layout(&self) -> FrameLayout {
+        FrameLayout {
+            vlan: self.vlan,
+            network: self.network,
+            transport: self.transport,
+            l4_offset: self.l4_offset,
+            l3_end: self.l3_end,
+        }
+    }
+
     /// The whole frame.
     pub const fn frame(&self) -> &'a [u8] {
         self.frame
@@ -383,6 +395,68 @@ impl<'a> FrameHeaders<'a> {
             src_port,
             dst_port,
         })
+    }
+}
+
+/// The result of a [`FrameHeaders`] walk without the frame it was made from: what
+/// the receive path keeps beside a buffer between stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLayout {
+    vlan: VlanStack,
+    network: Network,
+    transport: Transport,
+    l4_offset: usize,
+    l3_end: usize,
+}
+
+impl FrameLayout {
+    /// The headers again, over the same frame bytes the walk accepted.
+    ///
+    /// # Panics
+    ///
+    /// If `frame` is shorter than the frame the layout was made from: the layout
+    /// belongs to one buffer, whose bytes before `l3_end` must not have changed
+    /// length.
+    pub fn headers<'a>(&self, frame: &'a [u8]) -> FrameHeaders<'a> {
+        assert!(frame.len() >= self.l3_end, "layout of a longer frame");
+        FrameHeaders {
+            frame,
+            vlan: self.vlan,
+            network: self.network,
+            transport: self.transport,
+            l4_offset: self.l4_offset,
+            l3_end: self.l3_end,
+        }
+    }
+
+    /// The network layer.
+    pub const fn network(&self) -> Network {
+        self.network
+    }
+
+    /// The transport layer.
+    pub const fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// Offset of the network header.
+    pub const fn l3_offset(&self) -> usize {
+        self.vlan.header_len
+    }
+
+    /// Offset of the transport header.
+    pub const fn l4_offset(&self) -> usize {
+        self.l4_offset
+    }
+
+    /// End of the network-layer packet.
+    pub const fn l3_end(&self) -> usize {
+        self.l3_end
+    }
+
+    /// The VLAN walk.
+    pub const fn vlan(&self) -> &VlanStack {
+        &self.vlan
     }
 }
 

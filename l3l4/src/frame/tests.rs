@@ -385,3 +385,13 @@ proptest! {
         let _ = FrameHeaders::parse_checked(&bytes, &SOFTWARE).map(|h| h.flow());
     }
 }
+
+#[test]
+fn a_layout_gives_the_same_headers_back() {
+    let frame = udp4(Some(5), b"layout");
+    let headers = FrameHeaders::parse_checked(&frame, &SOFTWARE).unwrap();
+    let layout = headers.layout();
+    assert_eq!(layout.headers(&frame), headers);
+    assert_eq!((layout.l3_offset(), layout.l4_offset()), (18, 38));
+    assert_eq!(layout.l3_end(), frame.len());
+}

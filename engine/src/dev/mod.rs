@@ -1,0 +1,112 @@
+//! Devices: where frames enter and leave the engine (Zephyr's device drivers,
+//! DPDK's ethdev PMDs).
+//!
+//! A [`Device`] is one receive/transmit queue pair of a port, owned by the one
+//! worker that polls it (a multi-queue port opens one `Device` per queue, as
+//! an AF_XDP socket binds one queue). Frames move in bursts of [`NetBuf`]s:
+//!
+//! - [`Device::rx_burst`] appends up to `max` received frames to a `Vec` the
+//!   worker reuses, so the hot path never allocates;
+//! - [`Device::tx_burst`] takes frames from the front of a `Vec`, as many as
+//!   the device accepts, and leaves the rest there, in order, for the worker
+//!   to retry or drop (and count). A frame the device accepted is its to free.
+//!
+//! Devices that need no privileges live here: the in-memory [`pair`] (DPDK's
+//! `net_ring`). The pcap reader and writer, the null device, the generator
+//! and the impairment wrapper come beside it.
+
+use std::os::fd::RawFd;
+
+use strata_l2::EthernetAddress;
+use strata_l3l4::ChecksumCaps;
+use strata_pools::NetBuf;
+
+pub mod pair;
+
+pub use pair::{pair, PairConfig, PairDevice};
+
+/// What a device is and offers. Fixed for the device's life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// The port's name (`veth0`, `pair0.a`, `capture.pcap`).
+    pub name: String,
+    /// What kind of device: `pair`, `null`, `pcap`, `afxdp`, ...
+    pub kind: &'static str,
+    /// Its Ethernet address.
+    pub mac: EthernetAddress,
+    /// The largest IP packet it carries (the Ethernet payload), e.g. 1500.
+    pub mtu: usize,
+    /// This queue pair's index in the port.
+    pub queue: u16,
+    /// How many queue pairs the port has.
+    pub queues: u16,
+    /// Which checksums the device verifies on receive and fills in on
+    /// transmit: the software does the rest.
+    pub caps: ChecksumCaps,
+}
+
+/// A device's own counters (DPDK's `rte_eth_stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceStats {
+    /// Frames handed to the engine.
+    pub rx_packets: u64,
+    /// Their bytes.
+    pub rx_bytes: u64,
+    /// Frames lost before the engine saw them (no buffer, ring full).
+    pub rx_dropped: u64,
+    /// Frames the device accepted for transmission.
+    pub tx_packets: u64,
+    /// Their bytes.
+    pub tx_bytes: u64,
+    /// Frames the device accepted and then lost.
+    pub tx_dropped: u64,
+}
+
+/// One receive/transmit queue pair of a port. See the module documentation.
+pub trait Device: Send {
+    /// What the device is.
+    fn info(&self) -> &DeviceInfo;
+
+    /// Whether the link is up: frames can move.
+    fn link_up(&self) -> bool {
+        true
+    }
+
+    /// Appends up to `max` received frames to `out`; returns how many.
+    fn rx_burst(&mut self, out: &mut Vec<NetBuf>, max: usize) -> usize;
+
+    /// Takes as many frames as the device accepts from the front of `bufs`;
+    /// returns how many. Those not taken stay in `bufs`, in order.
+    fn tx_burst(&mut self, bufs: &mut Vec<NetBuf>) -> usize;
+
+    /// A file descriptor that becomes readable when frames arrive, for an
+    /// idle worker to sleep on; `None` when the device cannot wake anyone
+    /// (the worker then naps and polls).
+    fn wait_fd(&self) -> Option<RawFd> {
+        None
+    }
+
+    /// The device's counters.
+    fn stats(&self) -> DeviceStats;
+}
+
+impl<D: Device + ?Sized> Device for Box<D> {
+    fn info(&self) -> &DeviceInfo {
+        (**self).info()
+    }
+    fn link_up(&self) -> bool {
+        (**self).link_up()
+    }
+    fn rx_burst(&mut self, out: &mut Vec<NetBuf>, max: usize) -> usize {
+        (**self).rx_burst(out, max)
+    }
+    fn tx_burst(&mut self, bufs: &mut Vec<NetBuf>) -> usize {
+        (**self).tx_burst(bufs)
+    }
+    fn wait_fd(&self) -> Option<RawFd> {
+        (**self).wait_fd()
+    }
+    fn stats(&self) -> DeviceStats {
+        (**self).stats()
+    }
+}

@@ -1,0 +1,450 @@
+//! One interface's protocol stack: what happens to a burst of received frames
+//! between the device and the sockets, and to a datagram between a socket and
+//! the device (DESIGN.md, "Data flow"). The protocol crates' pieces — header
+//! walk, ARP and neighbour caches, address autoconfiguration, MLD, reassembly,
+//! ICMP rules, UDP demultiplexing — are wired together here.
+//!
+//! Like the protocol code, a [`Stack`] does no I/O and reads no clock: the
+//! caller (a worker, or `strata replay`) hands it bursts with the time,
+//! collects the frames to transmit with [`Stack::poll_transmit`], and calls
+//! [`Stack::handle_timeout`] at [`Stack::poll_at`]. Work moves in stages over
+//! the whole burst: every frame passes L2 before any reaches L3, and so on.
+//!
+//! Receive, by stage:
+//! - **L2**: the one-pass header walk with checksum validation
+//!   ([`FrameHeaders::parse_checked`], checksums the device verified are
+//!   trusted), the destination MAC (ours, broadcast, or multicast), untagged or
+//!   priority-tagged frames only;
+//! - **ARP**: the cache answers requests for our addresses and learns;
+//! - **L3**: the address rules ([`strata_l3l4::ingress`]), reassembly of
+//!   fragments, ICMP (echo answered in place, in the same buffer), neighbour
+//!   discovery, MLD queries and autoconfiguration;
+//! - **L4**: UDP to the bound socket's ring, without copying (the buffer's
+//!   data becomes the payload); a closed port draws a port unreachable.
+//!
+//! ICMP errors follow [`strata_l3l4::icmp`]'s rules and a token bucket. Every
+//! drop is counted under a named reason ([`StackCounters`]).
+
+mod counters;
+mod icmp;
+mod rx;
+mod tx;
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use strata_l2::{ArpCache, ArpConfig, EthernetAddress, Instant};
+use strata_l3l4::icmp::RateLimiter;
+use strata_l3l4::udp_demux::{BindError, UdpDemux};
+use strata_l3l4::{
+    AddrConf, AddrConfConfig, AddrLifetimes, ChecksumCaps, Ipv4Reassembler, Ipv6Reassembler,
+    MldConfig, MldListener, NdCache, NdConfig, ReassemblyConfig,
+};
+use strata_pools::{NetBuf, Pool};
+use strata_queues::spsc::{self, Consumer, Producer};
+
+pub use counters::{ProtoCount, StackCounters, PROTOCOLS};
+
+/// How an interface is set up.
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    /// The interface's name.
+    pub name: String,
+    /// Its Ethernet address.
+    pub mac: EthernetAddress,
+    /// Its MTU (IP packet size), at least 1280.
+    pub mtu: usize,
+    /// IPv4 addresses with prefix lengths.
+    pub ipv4: Vec<(Ipv4Addr, u8)>,
+    /// IPv6 addresses with prefix lengths (a link-local one is formed from the
+    /// MAC as well).
+    pub ipv6: Vec<(Ipv6Addr, u8)>,
+    /// IPv4 default gateway.
+    pub gateway4: Option<Ipv4Addr>,
+    /// Which checksums the device verifies and fills in.
+    pub caps: ChecksumCaps,
+    /// Duplicate address detection probes per IPv6 address (RFC 4862; 0 turns
+    /// it off: addresses are usable at once, as `strata replay` needs).
+    pub dad_transmits: u8,
+    /// Send router solicitations (and learn addresses from advertisements).
+    pub autoconf: bool,
+    /// Answer pings sent to a broadcast or multicast address (Linux's
+    /// `icmp_echo_ignore_broadcasts` inverted; off by default, as there).
+    pub echo_broadcasts: bool,
+    /// Frames each UDP socket's receive ring holds.
+    pub socket_ring: usize,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        StackConfig {
+            name: "eth0".to_owned(),
+            mac: EthernetAddress([0x02, 0, 0, 0, 0, 0x01]),
+            mtu: 1500,
+            ipv4: Vec::new(),
+            ipv6: Vec::new(),
+            gateway4: None,
+            caps: ChecksumCaps::software(),
+            dad_transmits: 1,
+            autoconf: true,
+            echo_broadcasts: false,
+            socket_ring: 1024,
+        }
+    }
+}
+
+/// A datagram received on a UDP socket: its payload (the buffer's data, the
+/// headers pulled off), and where it came from and went to.
+#[derive(Debug)]
+pub struct Datagram {
+    /// The payload, in a pool buffer (a chain after reassembly).
+    pub payload: NetBuf,
+    /// The sender.
+    pub src: SocketAddr,
+    /// The address and port it was sent to.
+    pub dst: SocketAddr,
+}
+
+/// The application's end of a UDP socket bound on a [`Stack`].
+#[derive(Debug)]
+pub struct UdpSocket {
+    local: SocketAddr,
+    rx: Consumer<Datagram>,
+}
+
+impl UdpSocket {
+    /// The address and port it is bound to (unspecified: any of ours).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The next datagram received, if any.
+    pub fn recv(&mut self) -> Option<Datagram> {
+        self.rx.pop()
+    }
+
+    /// Moves up to `max` received datagrams to `out`; returns how many.
+    pub fn recv_burst(&mut self, out: &mut Vec<Datagram>, max: usize) -> usize {
+        self.rx.pop_burst(out, max)
+    }
+}
+
+/// Why a socket could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SocketError {
+    /// The address and port cannot be bound.
+    #[error("cannot bind: {0}")]
+    Bind(#[from] BindError),
+    /// The address is not one of this interface's.
+    #[error("{0} is not an address of this interface")]
+    NotLocal(IpAddr),
+    /// The ring size is not a power of two in range.
+    #[error("socket ring: {0}")]
+    Ring(#[from] strata_queues::CapacityError),
+}
+
+/// Why a datagram could not be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// No route or source address for the destination.
+    #[error("no route to host")]
+    NoRoute,
+    /// No buffer for the headers (pool empty, or no headroom).
+    #[error("no buffer")]
+    NoBuffer,
+    /// The payload does not fit one datagram (65507 bytes over IPv4).
+    #[error("message too long")]
+    TooLong,
+}
+
+/// One interface's stack. See the module documentation.
+#[derive(Debug)]
+pub struct Stack {
+    config: StackConfig,
+    pool: Pool,
+    arp: ArpCache<NetBuf>,
+    nd: NdCache<NetBuf>,
+    addrconf: AddrConf,
+    mld: MldListener,
+    reasm4: Ipv4Reassembler,
+    reasm6: Ipv6Reassembler,
+    icmp4_limit: RateLimiter,
+    icmp6_limit: RateLimiter,
+    udp: UdpDemux<usize>,
+    sockets: Vec<Producer<Datagram>>,
+    /// Frames ready for the device.
+    tx: VecDeque<NetBuf>,
+    counters: StackCounters,
+    ident: u16,
+    /// Scratch space for one burst's stages, reused.
+    scratch: rx::Scratch,
+}
+
+/// Most frames waiting for the device before new ones are dropped.
+const TX_QUEUE_MAX: usize = 4096;
+
+impl Stack {
+    /// Brings up an interface: addresses configured, the link-local address
+    /// formed, duplicate address detection started (unless off), gratuitous
+    /// ARP announced.
+    pub fn new(config: StackConfig, pool: Pool, now: Instant) -> Stack {
+        let mut addrconf = AddrConf::new(AddrConfConfig {
+            dup_addr_detect_transmits: config.dad_transmits,
+            autoconf: config.autoconf,
+            max_rtr_solicitations: if config.autoconf { 3 } else { 0 },
+            link_mtu: config.mtu as u32,
+            ..AddrConfConfig::default()
+        });
+        let mut mld = MldListener::new(MldConfig::default(), config.mac);
+        let _ = addrconf.enable(now, config.mac);
+        for &(addr, len) in &config.ipv6 {
+            let _ = addrconf.add_address(now, addr, len, AddrLifetimes::INFINITE);
+        }
+        mld.set_source(addrconf.link_local());
+        let mut arp = ArpCache::new(ArpConfig::default(), config.mac);
+        for &(addr, _) in &config.ipv4 {
+            arp.announce(now, addr);
+        }
+        let mut stack = Stack {
+            nd: NdCache::new(NdConfig::default(), config.mac),
+            reasm4: Ipv4Reassembler::new(ReassemblyConfig::IPV4),
+            reasm6: Ipv6Reassembler::new(ReassemblyConfig::IPV6),
+            icmp4_limit: RateLimiter::linux_default(),
+            icmp6_limit: RateLimiter::linux_default(),
+            udp: UdpDemux::new(1024),
+            sockets: Vec::new(),
+            tx: VecDeque::new(),
+            counters: StackCounters::default(),
+            ident: 1,
+            scratch: rx::Scratch::default(),
+            arp,
+            mld,
+            addrconf,
+            pool,
+            config,
+        };
+        stack.drain_protocols(now);
+        stack
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &StackConfig {
+        &self.config
+    }
+
+    /// The protocol counters.
+    pub fn counters(&self) -> &StackCounters {
+        &self.counters
+    }
+
+    /// The ARP cache (for its statistics and neighbours).
+    pub fn arp(&self) -> &ArpCache<NetBuf> {
+        &self.arp
+    }
+
+    /// The IPv6 neighbour cache.
+    pub fn nd(&self) -> &NdCache<NetBuf> {
+        &self.nd
+    }
+
+    /// IPv6 address configuration.
+    pub fn addrconf(&self) -> &AddrConf {
+        &self.addrconf
+    }
+
+    /// Opens a UDP socket on `local` (an unspecified address: any of ours).
+    ///
+    /// # Errors
+    ///
+    /// [`SocketError`] if the port is taken or the address is not ours.
+    pub fn bind_udp(&mut self, local: SocketAddr) -> Result<UdpSocket, SocketError> {
+        let addr = (!local.ip().is_unspecified()).then(|| local.ip());
+        if let Some(ip) = addr {
+            if !self.is_local(ip) {
+                return Err(SocketError::NotLocal(ip));
+            }
+        }
+        let (producer, consumer) = spsc::ring(self.config.socket_ring)?;
+        let id = self.sockets.len();
+        self.udp.bind(addr, local.port(), id)?;
+        self.sockets.push(producer);
+        Ok(UdpSocket {
+            local,
+            rx: consumer,
+        })
+    }
+
+    fn is_local(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(v4) => self.config.ipv4.iter().any(|&(a, _)| a == v4),
+            IpAddr::V6(v6) => self.addrconf.answers_for(v6),
+        }
+    }
+
+    /// Moves every frame ready for the device to `out`.
+    pub fn poll_transmit(&mut self, out: &mut Vec<NetBuf>) -> usize {
+        let n = self.tx.len();
+        out.extend(self.tx.drain(..));
+        n
+    }
+
+    /// Frames waiting for [`Stack::poll_transmit`].
+    pub fn transmit_len(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// When [`Stack::handle_timeout`] wants to run next.
+    pub fn poll_at(&self) -> Option<Instant> {
+        [
+            self.arp.poll_at(),
+            self.nd.poll_at(),
+            self.addrconf.poll_at(),
+            self.mld.poll_at(),
+            self.reasm4.poll_at(),
+            self.reasm6.poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Runs every timer due at `now`: retransmissions, cache ageing,
+    /// reassembly timeouts (answered with time exceeded), autoconfiguration.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.arp.handle_timeout(now);
+        self.nd.handle_timeout(now);
+        self.addrconf.handle_timeout(now);
+        self.mld.handle_timeout(now);
+        self.expire_reassembly(now);
+        self.drain_protocols(now);
+    }
+
+    /// Queues a frame for the device, or drops it (counted) when the queue
+    /// is full.
+    fn queue_tx(&mut self, buf: NetBuf) {
+        if self.tx.len() >= TX_QUEUE_MAX {
+            self.counters.eth.drop("tx_queue_full");
+            return;
+        }
+        self.counters.eth.sent += 1;
+        self.tx.push_back(buf);
+    }
+
+    /// A fresh buffer holding `len` bytes written by `fill`, or `None` (counted)
+    /// when the pool is empty or the frame does not fit.
+    fn frame_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8]) -> usize) -> Option<NetBuf> {
+        let Ok(mut buf) = self.pool.alloc() else {
+            self.counters.eth.drop("no_buffer");
+            return None;
+        };
+        let Ok(space) = buf.extend(len) else {
+            self.counters.eth.drop("frame_too_big");
+            return None;
+        };
+        let written = fill(space);
+        if written == 0 {
+            self.counters.eth.drop("emit_failed");
+            return None;
+        }
+        buf.truncate(written);
+        Some(buf)
+    }
+
+    /// Turns everything the protocol state machines want sent into frames,
+    /// and applies their events.
+    fn drain_protocols(&mut self, now: Instant) {
+        while let Some(t) = self.arp.poll_transmit(now) {
+            if let Some(buf) = self.frame_with(64, |b| t.emit(b)) {
+                self.queue_tx(buf);
+            }
+        }
+        while let Some((mac, mut buf)) = self.arp.poll_released() {
+            tx::set_dst_mac(&mut buf, mac);
+            self.queue_tx(buf);
+        }
+        while let Some((_, buf)) = self.arp.poll_unreachable() {
+            self.unreachable_v4(now, &buf);
+        }
+        while self.arp.poll_event().is_some() {}
+        while let Some(event) = self.addrconf.poll_event() {
+            self.addrconf_event(now, event);
+        }
+        while let Some(t) = self.addrconf.poll_transmit(now) {
+            let len = t.buffer_len();
+            if let Some(buf) = self.frame_with(len, |b| t.emit(b)) {
+                self.counters.icmpv6.sent += 1;
+                self.queue_tx(buf);
+            }
+        }
+        self.mld.set_source(
+            self.addrconf
+                .link_local()
+                .filter(|ll| self.addrconf.answers_for(*ll)),
+        );
+        while let Some(t) = self.mld.poll_transmit(now) {
+            let len = t.buffer_len();
+            if let Some(buf) = self.frame_with(len, |b| t.emit(b)) {
+                self.counters.icmpv6.sent += 1;
+                self.queue_tx(buf);
+            }
+        }
+        while let Some(t) = self.nd.poll_transmit(now) {
+            let len = t.buffer_len();
+            if let Some(buf) = self.frame_with(len, |b| t.emit(b).unwrap_or(0)) {
+                self.counters.icmpv6.sent += 1;
+                self.queue_tx(buf);
+            }
+        }
+        while let Some((mac, mut buf)) = self.nd.poll_released() {
+            tx::set_dst_mac(&mut buf, mac);
+            self.queue_tx(buf);
+        }
+        while let Some((_, buf)) = self.nd.poll_unreachable() {
+            self.unreachable_v6(now, &buf);
+        }
+        while self.nd.poll_event().is_some() {}
+    }
+
+    fn addrconf_event(&mut self, now: Instant, event: strata_l3l4::AddrConfEvent) {
+        use strata_l3l4::AddrConfEvent as E;
+        match event {
+            E::JoinGroup { group } => {
+                let _ = self.mld.join(now, group);
+            }
+            E::LeaveGroup { group } => {
+                let _ = self.mld.leave(now, group);
+            }
+            E::LinkParameters {
+                reachable_time,
+                retrans_timer,
+                ..
+            } => {
+                if let Some(base) = reachable_time {
+                    self.nd.set_base_reachable_time(now, base);
+                }
+                self.nd.set_retrans_timer(retrans_timer);
+            }
+            E::MtuChanged { mtu } => {
+                self.config.mtu = (mtu as usize).clamp(1280, self.config.mtu.max(1280));
+            }
+            _ => {}
+        }
+    }
+
+    /// The IPv6 addresses that answer now (preferred or deprecated).
+    fn usable_v6(&self) -> Vec<Ipv6Addr> {
+        self.addrconf
+            .addresses()
+            .filter(|info| self.addrconf.answers_for(info.addr))
+            .map(|info| info.addr)
+            .collect()
+    }
+
+    fn next_ident(&mut self) -> u16 {
+        self.ident = self.ident.wrapping_add(1);
+        self.ident
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,425 @@
+//! The stack against frames built by an independent builder (etherparse), the
+//! way a peer would send them; every answer is read back with checksums
+//! checked.
+
+use core::time::Duration;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use etherparse::{
+    ArpHardwareId, ArpOperation, ArpPacket as TheirArp, EtherType as TheirEtherType, PacketBuilder,
+};
+use strata_l2::{ArpPacket, ArpRepr, EthernetAddress, Instant};
+use strata_l3l4::frame::{FrameHeaders, Network, Transport};
+use strata_l3l4::wire::ipv6;
+use strata_l3l4::{
+    ChecksumCaps, Icmpv4Message, Icmpv4Packet, Icmpv6Message, Icmpv6Packet, Ipv4Packet, Ipv6Packet,
+    NdiscPacket, NdiscRepr, NeighborFlags,
+};
+use strata_pools::{NetBuf, Pool, PoolConfig};
+
+use super::*;
+
+const US_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
+const US4: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
+const PEER4: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 2);
+const US6: Ipv6Addr = Ipv6Addr::new(0xfd00, 9, 0, 0, 0, 0, 0, 1);
+const PEER6: Ipv6Addr = Ipv6Addr::new(0xfd00, 9, 0, 0, 0, 0, 0, 2);
+const SOFTWARE: ChecksumCaps = ChecksumCaps::software();
+
+fn pool() -> Pool {
+    Pool::new(PoolConfig {
+        frames: 512,
+        ..PoolConfig::named("stack-test")
+    })
+    .unwrap()
+}
+
+fn stack(pool: &Pool) -> Stack {
+    let config = StackConfig {
+        mac: EthernetAddress(US_MAC),
+        ipv4: vec![(US4, 24)],
+        ipv6: vec![(US6, 64)],
+        dad_transmits: 0,
+        autoconf: false,
+        ..StackConfig::default()
+    };
+    let mut stack = Stack::new(config, pool.clone(), Instant::from_secs(1));
+    // Bring-up (gratuitous ARP, MLD reports) is over before the tests look.
+    let mut out = Vec::new();
+    while let Some(at) = stack.poll_at().filter(|&at| at < START) {
+        stack.handle_timeout(at);
+    }
+    stack.poll_transmit(&mut out);
+    assert!(!out.is_empty(), "bring-up sends announcements");
+    stack
+}
+
+/// When the tests start: bring-up is done.
+const START: Instant = Instant::from_millis(30_000);
+
+fn to_buf(pool: &Pool, frame: &[u8]) -> NetBuf {
+    let mut buf = pool.alloc().unwrap();
+    buf.put(frame).unwrap();
+    buf
+}
+
+fn feed(stack: &mut Stack, pool: &Pool, now: Instant, frames: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut bufs: Vec<NetBuf> = frames.iter().map(|f| to_buf(pool, f)).collect();
+    stack.receive(now, &mut bufs);
+    assert!(bufs.is_empty());
+    let mut out = Vec::new();
+    stack.poll_transmit(&mut out);
+    out.iter().map(|b| b.data().to_vec()).collect()
+}
+
+fn arp_request_from_peer() -> Vec<u8> {
+    let arp = TheirArp::new(
+        ArpHardwareId::ETHERNET,
+        TheirEtherType::IPV4,
+        ArpOperation::REQUEST,
+        &PEER_MAC,
+        &PEER4.octets(),
+        &[0; 6],
+        &US4.octets(),
+    )
+    .unwrap();
+    let mut frame = Vec::new();
+    PacketBuilder::ethernet2(PEER_MAC, [0xff; 6])
+        .arp(arp)
+        .write(&mut frame)
+        .unwrap();
+    frame
+}
+
+fn ping4(payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::new();
+    PacketBuilder::ethernet2(PEER_MAC, US_MAC)
+        .ipv4(PEER4.octets(), US4.octets(), 64)
+        .icmpv4_echo_request(0x1234, 7)
+        .write(&mut frame, payload)
+        .unwrap();
+    frame
+}
+
+fn udp4(port: u16, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::new();
+    PacketBuilder::ethernet2(PEER_MAC, US_MAC)
+        .ipv4(PEER4.octets(), US4.octets(), 64)
+        .udp(40000, port)
+        .write(&mut frame, payload)
+        .unwrap();
+    frame
+}
+
+/// The frames of `out` that are not ARP (a unicast ARP poll of the peer's
+/// fresh entry may ride along, as in Linux).
+fn ip_frames(out: &[Vec<u8>]) -> Vec<&Vec<u8>> {
+    out.iter()
+        .filter(|f| checked(f).network() != Network::Arp)
+        .collect()
+}
+
+fn checked(frame: &[u8]) -> FrameHeaders<'_> {
+    FrameHeaders::parse_checked(frame, &SOFTWARE).expect("our frame parses with checksums")
+}
+
+#[test]
+fn arp_request_is_answered() {
+    let pool = pool();
+    let mut stack = stack(&pool);
+    let out = feed(&mut stack, &pool, START, &[arp_request_from_peer()]);
+    assert_eq!(out.len(), 1);
+    let headers = checked(&out[0]);
+    assert_eq!(headers.network(), Network::Arp);
+    let repr = ArpRepr::parse(&ArpPacket::new_unchecked(headers.l3())).unwrap();
+    assert_eq!(repr.source_protocol_addr, US4);
+    assert_eq!(repr.target_hardware_addr, EthernetAddress(PEER_MAC));
+    assert_eq!(headers.ethernet().dst_addr(), EthernetAddress(PEER_MAC));
+    assert_eq!(stack.counters().arp.recv, 1);
+}
+
+#[test]
+fn ping_is_answered_after_arp() {
+    let pool = pool();
+    let mut stack = stack(&pool);
+    let now = START;
+    let out = feed(
+        &mut stack,
+        &pool,
+        now,
+        &[arp_request_from_peer(), ping4(b"abcdefgh")],
+    );
+    assert_eq!(
+        checked(&out[0]).network(),
+        Network::Arp,
+        "the ARP reply first"
+    );
+    let ip = ip_frames(&out);
+    assert_eq!(ip.len(), 1, "one echo reply");
+    let headers = checked(ip[0]);
+    let ip = headers.ipv4().unwrap();
+    assert_eq!((ip.src_addr(), ip.dst_addr()), (US4, PEER4));
+    let icmp = headers.icmpv4().unwrap();
+    assert_eq!(icmp.msg_type(), Icmpv4Message::EchoReply);
+    assert_eq!((icmp.echo_ident(), icmp.echo_seq_no()), (0x1234, 7));
+    assert_eq!(icmp.data(), b"abcdefgh");
+    assert_eq!(headers.ethernet().dst_addr(), EthernetAddress(PEER_MAC));
+    assert_eq!(stack.counters().icmpv4.sent, 1);
+}
+
+#[test]
+fn ping_before_arp_waits_for_resolution() {
+    let pool = pool();
+    let mut stack = stack(&pool);
+    let now = START;
+    let out = feed(&mut stack, &pool, now, &[ping4(b"x")]);
+    // Our ARP request for the peer; the reply waits.
+    assert_eq!(out.len(), 1);
+    assert_eq!(checked(&out[0]).network(), Network::Arp);
+    let mut reply = Vec::new();
+    let arp = TheirArp::new(
+        ArpHardwareId::ETHERNET,
+        TheirEtherType::IPV4,
+        ArpOperation::REPLY,
+        &PEER_MAC,
+        &PEER4.octets(),
+        &US_MAC,
+        &US4.octets(),
+    )
+    .unwrap();
+    PacketBuilder::ethernet2(PEER_MAC, US_MAC)
+        .arp(arp)
+        .write(&mut reply)
+        .unwrap();
+    let out = feed(&mut stack, &pool, now, &[reply]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        checked(&out[0]).icmpv4().unwrap().msg_type(),
+        Icmpv4Message::EchoReply
+    );
+    assert_eq!(
+        checked(&out[0]).ethernet().dst_addr(),
+        EthernetAddress(PEER_MAC)
+    );
+}
+
+#[test]
+fn udp_reaches_the_bound_socket_without_a_copy_and_closed_ports_answer() {
+    let pool = pool();
+    let mut stack = stack(&pool);
+    let mut socket = stack.bind_udp(SocketAddr::new(US4.into(), 5353)).unwrap();
+    let now = START;
+    let out = feed(
+        &mut stack,
+        &pool,
+        now,
+        &[
+            arp_request_from_peer(),
+            udp4(5353, b"hello"),
+            udp4(9999, b"closed"),
+        ],
+    );
+    let datagram = socket.recv().unwrap();
+    assert_eq!(datagram.payload.data(), b"hello");
+    assert_eq!(datagram.src, SocketAddr::new(PEER4.into(), 40000));
+    assert_eq!(datagram.dst, SocketAddr::new(US4.into(), 5353));
+    assert!(socket.recv().is_none());
+    // The ARP reply, then the port unreachable quoting the datagram.
+    let ip = ip_frames(&out);
+    assert_eq!(ip.len(), 1);
+    let headers = checked(ip[0]);
+    let icmp = headers.icmpv4().unwrap();
+    assert_eq!(icmp.msg_type(), Icmpv4Message::DstUnreachable);
+    assert_eq!(icmp.msg_code(), 3);
+    assert!(icmp.data().ends_with(b"closed"));
+    assert_eq!(stack.counters().udp.drops_of("no_port"), 1);
+}
+
+#[test]
+fn broken_frames_are_dropped_and_counted() {
+    let pool = pool();
+    let mut stack = stack(&pool);
+    let mut bad_checksum = udp4(5353, b"x");
+    let last = bad_checksum.len() - 1;
+    bad_checksum[last] ^= 1;
+    let mut bad_version = ping4(b"x");
+    bad_version[14] = 0x75;
+    let mut not_ours = ping4(b"x");
+    not_ours[..6].copy_from_slice(&[0x02, 9, 9, 9, 9, 9]);
+    let frames = [bad_checksum, bad_version, not_ours, vec![0u8; 5]];
+    let out = feed(&mut stack, &pool, START, &frames);
+    assert!(out.is_empty());
+    let counters = stack.counters();
+    assert_eq!(counters.udp.drops_of("checksum"), 1);
+    assert_eq!(counters.ipv4.drops_of("vhl"), 1);
+    assert_eq!(counters.eth.drops_of("not_ours"), 1);
+    assert_eq!(counters.eth.drops_of("truncated"), 1);
+}
+
+#[test]
+fn a_fragmented_ping_is_reassembled_and_answered_in_fragments() {
+    let pool = pool();
+    let mut stack = stack(&pool);
+    let now = START;
+    feed(&mut stack, &pool, now, &[arp_request_from_peer()]);
+    // A 3000-byte echo request cut into 1480-byte fragments, as Linux sends.
+    let payload: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    let whole = ping4(&payload);
+    let datagram = &whole[14..];
+    let packet = Ipv4Packet::new_checked(datagram).unwrap();
+    let l4 = packet.payload();
+    let mut fragments = Vec::new();
+    for (i, chunk) in l4.chunks(1480).enumerate() {
+        let more = (i + 1) * 1480 < l4.len();
+        let mut ip = datagram[..20].to_vec();
+        ip.extend_from_slice(chunk);
+        let mut p = Ipv4Packet::new_unchecked(&mut ip[..]);
+        p.set_total_len((20 + chunk.len()) as u16);
+        p.set_ident(0x4242);
+        p.clear_flags();
+        p.set_more_frags(more);
+        p.set_frag_offset((i * 1480) as u16);
+        p.fill_checksum();
+        let mut frame = whole[..14].to_vec();
+        frame.extend_from_slice(&ip);
+        fragments.push(frame);
+    }
+    fragments.reverse(); // out of order
+    let out = feed(&mut stack, &pool, now, &fragments);
+    let out = ip_frames(&out);
+    assert_eq!(out.len(), 3, "the reply, fragmented again");
+    let mut data = vec![0u8; l4.len()];
+    for frame in out {
+        let headers = checked(frame);
+        assert_eq!(headers.transport(), Transport::Fragment);
+        let ip = headers.ipv4().unwrap();
+        assert!(ip.total_len() as usize <= 1500);
+        let offset = usize::from(ip.frag_offset());
+        data[offset..offset + ip.payload().len()].copy_from_slice(ip.payload());
+    }
+    let reply = Icmpv4Packet::new_checked(&data[..]).unwrap();
+    assert!(reply.verify_checksum());
+    assert_eq!(reply.msg_type(), Icmpv4Message::EchoReply);
+    assert_eq!(reply.data(), &payload[..]);
+}
+
+fn ns_from_peer(target: Ipv6Addr) -> Vec<u8> {
+    let repr = NdiscRepr::NeighborSolicit {
+        target_addr: target,
+        lladdr: Some(PEER_MAC),
+    };
+    let dst = ipv6::solicited_node(&target);
+    let mut message = vec![0u8; repr.buffer_len()];
+    repr.emit(
+        &mut NdiscPacket::new_unchecked(&mut message[..]),
+        &PEER6,
+        &dst,
+        &SOFTWARE,
+    )
+    .unwrap();
+    let mut frame = Vec::new();
+    PacketBuilder::ethernet2(PEER_MAC, ipv6::multicast_mac(&dst))
+        .ipv6(PEER6.octets(), dst.octets(), 255)
+        .write(&mut frame, etherparse::IpNumber::IPV6_ICMP, &message)
+        .unwrap();
+    frame
+}
+
+#[test]
+fn neighbour_solicitation_is_answered_and_ping6_replied() {
+    let pool = pool();
+    let mut stack = stack(&pool);
+    let now = START;
+    let out = feed(&mut stack, &pool, now, &[ns_from_peer(US6)]);
+    assert_eq!(out.len(), 1);
+    let headers = checked(&out[0]);
+    let icmp = headers.icmpv6().unwrap();
+    assert_eq!(icmp.msg_type(), Icmpv6Message::NeighborAdvert);
+    let ip = headers.ipv6().unwrap();
+    assert_eq!(
+        (ip.src_addr(), ip.dst_addr(), ip.hop_limit()),
+        (US6, PEER6, 255)
+    );
+    let repr = NdiscRepr::parse(
+        &NdiscPacket::new_checked(headers.l4()).unwrap(),
+        &US6,
+        &PEER6,
+        255,
+        &SOFTWARE,
+    )
+    .unwrap();
+    assert!(matches!(
+        repr,
+        NdiscRepr::NeighborAdvert { flags: NeighborFlags { solicited: true, .. }, target_addr, .. }
+            if target_addr == US6
+    ));
+
+    let mut ping = Vec::new();
+    PacketBuilder::ethernet2(PEER_MAC, US_MAC)
+        .ipv6(PEER6.octets(), US6.octets(), 64)
+        .icmpv6_echo_request(9, 1)
+        .write(&mut ping, b"ping6")
+        .unwrap();
+    let out = feed(&mut stack, &pool, now, &[ping]);
+    assert_eq!(out.len(), 1);
+    let headers = checked(&out[0]);
+    let icmp = headers.icmpv6().unwrap();
+    assert_eq!(icmp.msg_type(), Icmpv6Message::EchoReply);
+    assert_eq!(icmp.data(), b"ping6");
+    let _ = Icmpv6Packet::new_checked(headers.l4()).unwrap();
+    let _ = Ipv6Packet::new_checked(headers.l3()).unwrap();
+}
+
+#[test]
+fn send_udp_resolves_then_sends_zero_copy() {
+    let pool = pool();
+    let mut stack = stack(&pool);
+    let now = START;
+    let mut payload = pool.alloc().unwrap();
+    payload.put(b"out we go").unwrap();
+    let local = SocketAddr::new(US4.into(), 7000);
+    stack
+        .send_udp(now, local, SocketAddr::new(PEER4.into(), 7001), payload)
+        .unwrap();
+    let mut out = Vec::new();
+    stack.poll_transmit(&mut out);
+    assert_eq!(out.len(), 1, "an ARP request; the datagram waits");
+    let out: Vec<Vec<u8>> = out.iter().map(|b| b.data().to_vec()).collect();
+    assert_eq!(checked(&out[0]).network(), Network::Arp);
+    // The peer's request teaches the cache its MAC: the datagram leaves.
+    let out = feed(
+        &mut stack,
+        &pool,
+        now + Duration::from_millis(5),
+        &[arp_request_from_peer()],
+    );
+    let ip = ip_frames(&out);
+    assert_eq!(ip.len(), 1);
+    let headers = checked(ip[0]);
+    assert_eq!(headers.udp().unwrap().payload(), b"out we go");
+    assert_eq!(headers.ports(), Some((7000, 7001)));
+    assert_eq!(headers.ethernet().dst_addr(), EthernetAddress(PEER_MAC));
+    assert_eq!(stack.counters().udp.sent, 1);
+}
+
+#[test]
+fn every_buffer_comes_home() {
+    let pool = pool();
+    {
+        let mut stack = stack(&pool);
+        let mut socket = stack.bind_udp(SocketAddr::new(US4.into(), 5353)).unwrap();
+        let frames = [
+            arp_request_from_peer(),
+            udp4(5353, b"a"),
+            udp4(5353, b"b"),
+            ping4(b"c"),
+        ];
+        let out = feed(&mut stack, &pool, START, &frames);
+        assert!(!out.is_empty());
+        assert!(socket.recv().is_some());
+        // One datagram left in the socket ring, the rest dropped with the stack.
+        drop(socket);
+    }
+    assert_eq!(pool.stats().free, pool.capacity());
+}
