@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 /// A bind that cannot be made.
@@ -34,16 +35,48 @@ impl std::error::Error for BindError {}
 /// Bound UDP sockets, identified by a handle `S` the engine chooses.
 #[derive(Debug, Clone)]
 pub struct UdpDemux<S> {
-    /// (local address, or `None` for the unspecified address; port) → socket.
-    binds: HashMap<(Option<IpAddr>, u16), S>,
+    /// Port → the sockets bound to it: by exact local address, then the
+    /// wildcard. Keyed by port alone, with a multiplicative hash: the lookup
+    /// of every received datagram is one multiply and a short scan (the
+    /// table holds only our binds, so a sender cannot crowd a bucket).
+    ports: HashMap<u16, PortBinds<S>, BuildHasherDefault<PortHasher>>,
+    len: usize,
     max: usize,
+}
+
+/// The sockets bound to one port.
+#[derive(Debug, Clone)]
+struct PortBinds<S> {
+    exact: Vec<(IpAddr, S)>,
+    wildcard: Option<S>,
+}
+
+/// A hasher for a port number: Fibonacci hashing, one multiply.
+#[derive(Debug, Default, Clone, Copy)]
+struct PortHasher(u64);
+
+impl Hasher for PortHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u16(&mut self, port: u16) {
+        self.0 = u64::from(port).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 impl<S: Copy> UdpDemux<S> {
     /// An empty table of at most `max` bindings.
     pub fn new(max: usize) -> Self {
         Self {
-            binds: HashMap::new(),
+            ports: HashMap::default(),
+            len: 0,
             max,
         }
     }
@@ -57,40 +90,67 @@ impl<S: Copy> UdpDemux<S> {
             return Err(BindError::PortZero);
         }
         let addr = addr.filter(|a| !a.is_unspecified());
-        let key = (addr, port);
-        if self.binds.contains_key(&key) {
+        let taken = self.ports.get(&port).is_some_and(|binds| match addr {
+            Some(addr) => binds.exact.iter().any(|&(a, _)| a == addr),
+            None => binds.wildcard.is_some(),
+        });
+        if taken {
             return Err(BindError::InUse);
         }
-        if self.binds.len() >= self.max {
+        if self.len >= self.max {
             return Err(BindError::Full);
         }
-        self.binds.insert(key, socket);
+        let binds = self.ports.entry(port).or_insert(PortBinds {
+            exact: Vec::new(),
+            wildcard: None,
+        });
+        match addr {
+            Some(addr) => binds.exact.push((addr, socket)),
+            None => binds.wildcard = Some(socket),
+        }
+        self.len += 1;
         Ok(())
     }
 
     /// Removes a binding; returns its socket.
     pub fn unbind(&mut self, addr: Option<IpAddr>, port: u16) -> Option<S> {
-        self.binds
-            .remove(&(addr.filter(|a| !a.is_unspecified()), port))
+        let addr = addr.filter(|a| !a.is_unspecified());
+        let binds = self.ports.get_mut(&port)?;
+        let socket = match addr {
+            Some(addr) => {
+                let at = binds.exact.iter().position(|&(a, _)| a == addr)?;
+                Some(binds.exact.swap_remove(at).1)
+            }
+            None => binds.wildcard.take(),
+        }?;
+        if binds.exact.is_empty() && binds.wildcard.is_none() {
+            self.ports.remove(&port);
+        }
+        self.len -= 1;
+        Some(socket)
     }
 
     /// The socket for a datagram to `dst`:`port`: an exact address bind
     /// first, then a wildcard bind; `None` means port unreachable.
+    #[inline]
     pub fn lookup(&self, dst: IpAddr, port: u16) -> Option<S> {
-        self.binds
-            .get(&(Some(dst), port))
-            .or_else(|| self.binds.get(&(None, port)))
-            .copied()
+        let binds = self.ports.get(&port)?;
+        binds
+            .exact
+            .iter()
+            .find(|&&(a, _)| a == dst)
+            .map(|&(_, s)| s)
+            .or(binds.wildcard)
     }
 
     /// Bindings in the table.
     pub fn len(&self) -> usize {
-        self.binds.len()
+        self.len
     }
 
     /// Whether nothing is bound.
     pub fn is_empty(&self) -> bool {
-        self.binds.is_empty()
+        self.len == 0
     }
 }
 

@@ -21,8 +21,10 @@ use strata_l2::EthernetAddress;
 use strata_l3l4::ChecksumCaps;
 use strata_pools::NetBuf;
 
+pub mod generator;
 pub mod pair;
 
+pub use generator::{Generator, GeneratorConfig, GeneratorError};
 pub use pair::{pair, PairConfig, PairDevice};
 
 /// What a device is and offers. Fixed for the device's life.
