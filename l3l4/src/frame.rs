@@ -194,48 +194,28 @@ impl<'a> FrameHeaders<'a> {
     // a struct filled in field by field and then moved out costs a store-forwarding
     // stall per frame, a third of the whole parse.
     fn walk(frame: &'a [u8], caps: Option<&ChecksumCaps>) -> Result<Self, FrameError> {
-        let vlan =
-            VlanStack::parse(&EthernetFrame::new_unchecked(frame)).map_err(FrameError::Ethernet)?;
-        let l3_offset = vlan.header_len;
-        let l3 = &frame[l3_offset..];
-        let (network, transport, l4_len, l3_len) = match vlan.ethertype {
-            EtherType::Ipv4 => {
-                let (transport, header_len, total_len) = walk_ipv4(l3, caps)?;
-                (Network::Ipv4, transport, header_len, total_len)
-            }
-            EtherType::Ipv6 => {
-                let (transport, header_len, total_len) = walk_ipv6(l3, caps)?;
-                (Network::Ipv6, transport, header_len, total_len)
-            }
-            EtherType::Arp => {
-                let packet = ArpPacket::new_checked(l3).map_err(FrameError::Arp)?;
-                if caps.is_some() {
-                    ArpRepr::parse(&packet).map_err(FrameError::Arp)?;
-                }
-                (Network::Arp, Transport::None, 0, packet.header_len())
-            }
-            other => (Network::Other(other), Transport::None, 0, l3.len()),
-        };
+        let (vlan, network, transport, l4_offset, l3_end) = walk_parts(frame, caps)?;
         Ok(FrameHeaders {
             frame,
             vlan,
             network,
             transport,
-            l4_offset: l3_offset + l4_len,
-            l3_end: l3_offset + l3_len,
+            l4_offset,
+            l3_end,
         })
     }
 
     /// Where the headers are, without the borrow of the frame: to keep beside the
-    /// buffer while a burst moves from stage to stage.
-    pub const fn layout(&self) -> FrameLayout {
-        FrameLayout {
-            vlan: self.vlan,
-            network: self.network,
-            transport: self.transport,
-            l4_offset: self.l4_offset,
-            l3_end: self.l3_end,
-        }
+    /// buffer while a burst moves from stage to stage. `None` for a frame longer
+    /// than 64 KiB, which no device hands over.
+    pub fn layout(&self) -> Option<FrameLayout> {
+        FrameLayout::pack(
+            &self.vlan,
+            self.network,
+            self.transport,
+            self.l4_offset,
+            self.l3_end,
+        )
     }
 
     /// The whole frame.
@@ -399,17 +379,82 @@ impl<'a> FrameHeaders<'a> {
 }
 
 /// The result of a [`FrameHeaders`] walk without the frame it was made from: what
-/// the receive path keeps beside a buffer between stages.
+/// the receive path keeps beside a buffer between stages. Two packed words (16
+/// bytes), built in registers, as it moves with every packet from stage to stage.
+///
+/// Layout: `a` = EtherType | outer VID << 16 | inner VID << 32 | L3 offset << 48 |
+/// PCP << 56; `b` = network code | transport code << 8 | protocol << 16 | L4 offset
+/// << 24 | L3 end << 40. A missing VID is 0xffff, a missing PCP 0xff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameLayout {
-    vlan: VlanStack,
-    network: Network,
-    transport: Transport,
-    l4_offset: usize,
-    l3_end: usize,
+    a: u64,
+    b: u64,
 }
 
+const NO_VID: u64 = 0xffff;
+const NO_PCP: u64 = 0xff;
+
 impl FrameLayout {
+    /// A placeholder layout: an empty untyped frame (EtherType 0, no tags,
+    /// network "other", no transport), for slots not filled yet.
+    pub const EMPTY: FrameLayout = FrameLayout {
+        a: NO_VID << 16 | NO_VID << 32 | NO_PCP << 56,
+        b: 3,
+    };
+
+    fn pack(
+        vlan: &VlanStack,
+        network: Network,
+        transport: Transport,
+        l4_offset: usize,
+        l3_end: usize,
+    ) -> Option<FrameLayout> {
+        if l3_end > 0xffff || l4_offset > 0xffff || vlan.header_len > 0xff {
+            return None;
+        }
+        let a = u64::from(u16::from(vlan.ethertype))
+            | vlan.outer_vid.map_or(NO_VID, u64::from) << 16
+            | vlan.inner_vid.map_or(NO_VID, u64::from) << 32
+            | (vlan.header_len as u64) << 48
+            | vlan.pcp.map_or(NO_PCP, u64::from) << 56;
+        let network_code: u64 = match network {
+            Network::Arp => 0,
+            Network::Ipv4 => 1,
+            Network::Ipv6 => 2,
+            Network::Other(_) => 3,
+        };
+        let (transport_code, protocol): (u64, u8) = match transport {
+            Transport::None => (0, 0),
+            Transport::Udp => (1, 0),
+            Transport::Tcp => (2, 0),
+            Transport::Icmpv4 => (3, 0),
+            Transport::Icmpv6 => (4, 0),
+            Transport::Fragment => (5, 0),
+            Transport::Other(protocol) => (6, protocol.into()),
+        };
+        let b = network_code
+            | transport_code << 8
+            | u64::from(protocol) << 16
+            | (l4_offset as u64) << 24
+            | (l3_end as u64) << 40;
+        Some(FrameLayout { a, b })
+    }
+
+    /// Walks `frame` as [`FrameHeaders::parse_checked`] does and keeps only the
+    /// layout. `Ok(None)` for a frame longer than 64 KiB, which no device hands
+    /// over.
+    ///
+    /// # Errors
+    ///
+    /// As [`FrameHeaders::parse_checked`].
+    pub fn parse_checked(
+        frame: &[u8],
+        caps: &ChecksumCaps,
+    ) -> Result<Option<FrameLayout>, FrameError> {
+        let (vlan, network, transport, l4_offset, l3_end) = walk_parts(frame, Some(caps))?;
+        Ok(Self::pack(&vlan, network, transport, l4_offset, l3_end))
+    }
+
     /// The headers again, over the same frame bytes the walk accepted.
     ///
     /// # Panics
@@ -418,45 +463,90 @@ impl FrameLayout {
     /// belongs to one buffer, whose bytes before `l3_end` must not have changed
     /// length.
     pub fn headers<'a>(&self, frame: &'a [u8]) -> FrameHeaders<'a> {
-        assert!(frame.len() >= self.l3_end, "layout of a longer frame");
+        assert!(frame.len() >= self.l3_end(), "layout of a longer frame");
         FrameHeaders {
             frame,
-            vlan: self.vlan,
-            network: self.network,
-            transport: self.transport,
-            l4_offset: self.l4_offset,
-            l3_end: self.l3_end,
+            vlan: self.vlan(),
+            network: self.network(),
+            transport: self.transport(),
+            l4_offset: self.l4_offset(),
+            l3_end: self.l3_end(),
         }
     }
 
+    /// The type of the payload after the Ethernet header and its tags.
+    pub fn ethertype(&self) -> EtherType {
+        EtherType::from(self.a as u16)
+    }
+
     /// The network layer.
-    pub const fn network(&self) -> Network {
-        self.network
+    pub fn network(&self) -> Network {
+        match self.b & 0xff {
+            0 => Network::Arp,
+            1 => Network::Ipv4,
+            2 => Network::Ipv6,
+            _ => Network::Other(self.ethertype()),
+        }
     }
 
     /// The transport layer.
-    pub const fn transport(&self) -> Transport {
-        self.transport
+    pub fn transport(&self) -> Transport {
+        match (self.b >> 8) & 0xff {
+            0 => Transport::None,
+            1 => Transport::Udp,
+            2 => Transport::Tcp,
+            3 => Transport::Icmpv4,
+            4 => Transport::Icmpv6,
+            5 => Transport::Fragment,
+            _ => Transport::Other(IpProtocol::from((self.b >> 16) as u8)),
+        }
     }
 
     /// Offset of the network header.
     pub const fn l3_offset(&self) -> usize {
-        self.vlan.header_len
+        ((self.a >> 48) & 0xff) as usize
     }
 
     /// Offset of the transport header.
     pub const fn l4_offset(&self) -> usize {
-        self.l4_offset
+        ((self.b >> 24) & 0xffff) as usize
     }
 
     /// End of the network-layer packet.
     pub const fn l3_end(&self) -> usize {
-        self.l3_end
+        ((self.b >> 40) & 0xffff) as usize
+    }
+
+    /// The 802.1Q priority of the outermost tag, if the frame is tagged.
+    pub const fn pcp(&self) -> Option<u8> {
+        let pcp = self.a >> 56;
+        if pcp == NO_PCP {
+            None
+        } else {
+            Some(pcp as u8)
+        }
+    }
+
+    /// The VID of the outermost tag, if the frame is tagged.
+    pub const fn outer_vid(&self) -> Option<u16> {
+        let vid = (self.a >> 16) & 0xffff;
+        if vid == NO_VID {
+            None
+        } else {
+            Some(vid as u16)
+        }
     }
 
     /// The VLAN walk.
-    pub const fn vlan(&self) -> &VlanStack {
-        &self.vlan
+    pub fn vlan(&self) -> VlanStack {
+        let inner = (self.a >> 32) & 0xffff;
+        VlanStack {
+            ethertype: self.ethertype(),
+            header_len: self.l3_offset(),
+            pcp: self.pcp(),
+            outer_vid: self.outer_vid(),
+            inner_vid: (inner != NO_VID).then_some(inner as u16),
+        }
     }
 }
 
@@ -506,6 +596,46 @@ const fn mix(hash: u64, word: u64) -> u64 {
     z ^= z >> 31;
     z = z.wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 29)
+}
+
+/// The walk itself: the VLAN stack, the layers, the transport offset and the end of
+/// the network-layer packet. Inlined into each entry point, so that the result is
+/// built from registers (a struct filled in field by field in memory and read back
+/// whole costs a store-forwarding stall per frame).
+#[inline(always)]
+fn walk_parts(
+    frame: &[u8],
+    caps: Option<&ChecksumCaps>,
+) -> Result<(VlanStack, Network, Transport, usize, usize), FrameError> {
+    let vlan =
+        VlanStack::parse(&EthernetFrame::new_unchecked(frame)).map_err(FrameError::Ethernet)?;
+    let l3_offset = vlan.header_len;
+    let l3 = &frame[l3_offset..];
+    let (network, transport, l4_len, l3_len) = match vlan.ethertype {
+        EtherType::Ipv4 => {
+            let (transport, header_len, total_len) = walk_ipv4(l3, caps)?;
+            (Network::Ipv4, transport, header_len, total_len)
+        }
+        EtherType::Ipv6 => {
+            let (transport, header_len, total_len) = walk_ipv6(l3, caps)?;
+            (Network::Ipv6, transport, header_len, total_len)
+        }
+        EtherType::Arp => {
+            let packet = ArpPacket::new_checked(l3).map_err(FrameError::Arp)?;
+            if caps.is_some() {
+                ArpRepr::parse(&packet).map_err(FrameError::Arp)?;
+            }
+            (Network::Arp, Transport::None, 0, packet.header_len())
+        }
+        other => (Network::Other(other), Transport::None, 0, l3.len()),
+    };
+    Ok((
+        vlan,
+        network,
+        transport,
+        l3_offset + l4_len,
+        l3_offset + l3_len,
+    ))
 }
 
 /// Walks an IPv4 packet: its transport, its header length and its total length.

@@ -93,23 +93,121 @@ impl Default for StackConfig {
     }
 }
 
-/// A datagram received on a UDP socket: its payload (the buffer's data, the
-/// headers pulled off), and where it came from and went to.
+/// A datagram received on a UDP socket, in the buffer it arrived in: the data
+/// starts at the IP header (the Ethernet header is pulled off, the padding cut),
+/// so the addresses and ports are read from the headers when asked for. One
+/// buffer handle (24 bytes), never copied on the way in.
 #[derive(Debug)]
-pub struct Datagram {
-    /// The payload, in a pool buffer (a chain after reassembly).
-    pub payload: NetBuf,
+pub struct Datagram(pub(crate) NetBuf);
+
+impl Datagram {
+    /// Where the UDP header starts and how long the payload is.
+    fn udp_at(&self) -> Option<(usize, usize)> {
+        let data = self.0.data();
+        let first = *data.first()?;
+        let l4 = match first >> 4 {
+            4 => usize::from(first & 0x0f) * 4,
+            6 if data.get(6) == Some(&17) => 40,
+            6 => {
+                let next = strata_l3l4::IpProtocol::from(*data.get(6)?);
+                let chain = strata_l3l4::wire::ipv6ext::walk(
+                    next,
+                    data.get(40..)?,
+                    &strata_l3l4::wire::ipv6ext::ChainLimits::DEFAULT,
+                )
+                .ok()?;
+                40 + chain.upper_offset
+            }
+            _ => return None,
+        };
+        let len = u16::from_be_bytes([*data.get(l4 + 4)?, *data.get(l4 + 5)?]);
+        Some((l4, usize::from(len).saturating_sub(8)))
+    }
+
+    /// The payload (for a reassembled datagram longer than one buffer, its first
+    /// part: see [`Datagram::payload_len`] and [`Datagram::copy_payload`]).
+    pub fn payload(&self) -> &[u8] {
+        let data = self.0.data();
+        let Some((l4, len)) = self.udp_at() else {
+            return &[];
+        };
+        let start = (l4 + 8).min(data.len());
+        let end = (start + len).min(data.len());
+        &data[start..end]
+    }
+
+    /// The payload's length.
+    pub fn payload_len(&self) -> usize {
+        self.udp_at().map_or(0, |(_, len)| len)
+    }
+
+    /// Copies the whole payload to `out`; returns the bytes copied.
+    pub fn copy_payload(&self, out: &mut [u8]) -> usize {
+        let Some((l4, len)) = self.udp_at() else {
+            return 0;
+        };
+        let mut skip = l4 + 8;
+        let mut left = len.min(out.len());
+        let mut at = 0;
+        for slice in self.0.slices() {
+            if left == 0 {
+                break;
+            }
+            if skip >= slice.len() {
+                skip -= slice.len();
+                continue;
+            }
+            let part = &slice[skip..];
+            skip = 0;
+            let take = part.len().min(left);
+            out[at..at + take].copy_from_slice(&part[..take]);
+            at += take;
+            left -= take;
+        }
+        at
+    }
+
+    fn addr_and_port(&self, source: bool) -> Option<SocketAddr> {
+        let data = self.0.data();
+        let (l4, _) = self.udp_at()?;
+        let port_at = if source { l4 } else { l4 + 2 };
+        let port = u16::from_be_bytes([*data.get(port_at)?, *data.get(port_at + 1)?]);
+        let ip = if data[0] >> 4 == 6 {
+            let at = if source { 8 } else { 24 };
+            let octets: [u8; 16] = data.get(at..at + 16)?.try_into().ok()?;
+            IpAddr::V6(Ipv6Addr::from(octets))
+        } else {
+            let at = if source { 12 } else { 16 };
+            let octets: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+            IpAddr::V4(Ipv4Addr::from(octets))
+        };
+        Some(SocketAddr::new(ip, port))
+    }
+
     /// The sender.
-    pub src: SocketAddr,
+    pub fn src(&self) -> SocketAddr {
+        self.addr_and_port(true)
+            .unwrap_or(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0))
+    }
+
     /// The address and port it was sent to.
-    pub dst: SocketAddr,
+    pub fn dst(&self) -> SocketAddr {
+        self.addr_and_port(false)
+            .unwrap_or(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0))
+    }
+
+    /// The buffer, from the IP header on.
+    pub fn into_buf(self) -> NetBuf {
+        self.0
+    }
 }
 
 /// The application's end of a UDP socket bound on a [`Stack`].
 #[derive(Debug)]
 pub struct UdpSocket {
     local: SocketAddr,
-    rx: Consumer<Datagram>,
+    rx: Consumer<NetBuf>,
+    scratch: Vec<NetBuf>,
 }
 
 impl UdpSocket {
@@ -120,11 +218,20 @@ impl UdpSocket {
 
     /// The next datagram received, if any.
     pub fn recv(&mut self) -> Option<Datagram> {
-        self.rx.pop()
+        self.rx.pop().map(Datagram)
     }
 
     /// Moves up to `max` received datagrams to `out`; returns how many.
     pub fn recv_burst(&mut self, out: &mut Vec<Datagram>, max: usize) -> usize {
+        let n = self.rx.pop_burst(&mut self.scratch, max);
+        out.extend(self.scratch.drain(..).map(Datagram));
+        n
+    }
+
+    /// Moves up to `max` received datagrams' buffers to `out` (each from its IP
+    /// header on, as [`Datagram::into_buf`] gives it); returns how many. The
+    /// cheapest way to drain a socket.
+    pub fn recv_bufs(&mut self, out: &mut Vec<NetBuf>, max: usize) -> usize {
         self.rx.pop_burst(out, max)
     }
 }
@@ -171,7 +278,7 @@ pub struct Stack {
     icmp4_limit: RateLimiter,
     icmp6_limit: RateLimiter,
     udp: UdpDemux<usize>,
-    sockets: Vec<Producer<Datagram>>,
+    sockets: Vec<Producer<NetBuf>>,
     /// Frames ready for the device.
     tx: VecDeque<NetBuf>,
     counters: StackCounters,
@@ -271,6 +378,7 @@ impl Stack {
         Ok(UdpSocket {
             local,
             rx: consumer,
+            scratch: Vec::new(),
         })
     }
 

@@ -1,10 +1,10 @@
 //! The receive stages of a [`Stack`]: L2 over the whole burst, then ARP, then
 //! L3 (IPv4, IPv6), then L4 (UDP to sockets).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use strata_l2::{ArpPacket, ArpRepr, EthernetAddress, Instant};
-use strata_l3l4::frame::{FrameError, FrameHeaders, FrameLayout, Network, Transport};
+use strata_l3l4::frame::{FrameError, FrameLayout, Network, Transport};
 use strata_l3l4::ingress::{
     accept_ipv4, accept_ipv6, Ipv4Delivery, Ipv4Local, Ipv6Delivery, Ipv6Local,
 };
@@ -17,32 +17,39 @@ use strata_l3l4::{
 use strata_pools::NetBuf;
 
 use super::icmp::{V4Error, V6Error};
-use super::{Datagram, Stack};
+use super::Stack;
 
-/// One received frame between stages: its buffer, where its headers are,
-/// and whether it came as a link-layer broadcast or multicast.
-#[derive(Debug)]
-pub(super) struct Item {
-    pub buf: NetBuf,
-    pub layout: FrameLayout,
-    pub link_mcast: bool,
+/// What the stages know of one frame of the burst, kept beside its buffer (the
+/// buffers stay where the device put them until the burst is done: moving a
+/// buffer from stage to stage costs more than the stages).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Meta {
+    layout: FrameLayout,
+    step: Step,
+    link_mcast: bool,
+    /// The socket a datagram goes to.
+    socket: u32,
 }
 
-/// A UDP datagram that passed L3, waiting for L4.
-#[derive(Debug)]
-pub(super) struct UdpItem {
-    item: Item,
-    pair: IpPair,
+/// Where a frame of the burst stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Dropped, counted, or consumed by a protocol: the buffer is freed.
+    Done,
+    Arp,
+    Ipv4,
+    Ipv6,
+    /// A UDP datagram for L4.
+    Udp,
+    /// A UDP datagram for `socket`.
+    Deliver,
 }
 
-/// The per-stage vectors of a burst, kept between bursts so the hot path
-/// does not allocate.
+/// The per-burst metadata, kept between bursts so the hot path does not
+/// allocate.
 #[derive(Debug, Default)]
 pub(super) struct Scratch {
-    arp: Vec<Item>,
-    v4: Vec<Item>,
-    v6: Vec<Item>,
-    udp: Vec<UdpItem>,
+    meta: Vec<Meta>,
 }
 
 /// What every checksum is trusted as once the header walk verified it.
@@ -54,65 +61,83 @@ impl Stack {
     /// for [`Stack::poll_transmit`].
     pub fn receive(&mut self, now: Instant, bufs: &mut Vec<NetBuf>) {
         let mut scratch = std::mem::take(&mut self.scratch);
-        self.stage_l2(bufs, &mut scratch);
-        for item in scratch.arp.drain(..) {
-            self.input_arp(now, &item);
+        let meta = &mut scratch.meta;
+        meta.clear();
+        self.stage_l2(bufs, meta);
+        let mut arp = false;
+        for (buf, m) in bufs.iter().zip(meta.iter_mut()) {
+            if m.step == Step::Arp {
+                self.input_arp(now, buf, m);
+                arp = true;
+            }
         }
-        if self.arp.poll_at().is_some() {
+        if arp {
             // ARP replies leave before the answers that needed them.
             self.drain_protocols(now);
         }
-        for item in scratch.v4.drain(..) {
-            self.input_ipv4(now, item, &mut scratch.udp);
+        for (buf, m) in bufs.iter().zip(meta.iter_mut()) {
+            match m.step {
+                Step::Ipv4 => self.input_ipv4(now, buf, m),
+                Step::Ipv6 => self.input_ipv6(now, buf, m),
+                _ => {}
+            }
         }
-        for item in scratch.v6.drain(..) {
-            self.input_ipv6(now, item, &mut scratch.udp);
+        for (buf, m) in bufs.iter_mut().zip(meta.iter_mut()) {
+            if m.step == Step::Udp {
+                self.input_udp(now, buf, m);
+            }
         }
-        for udp in scratch.udp.drain(..) {
-            self.input_udp(now, udp);
-        }
+        self.deliver(bufs, meta);
         self.scratch = scratch;
         self.drain_protocols(now);
     }
 
-    fn stage_l2(&mut self, bufs: &mut Vec<NetBuf>, scratch: &mut Scratch) {
+    fn stage_l2(&mut self, bufs: &[NetBuf], meta: &mut Vec<Meta>) {
         let caps = self.config.caps;
         let mac = self.config.mac;
-        for buf in bufs.drain(..) {
-            let headers = match FrameHeaders::parse_checked(buf.data(), &caps) {
-                Ok(headers) => headers,
-                Err(error) => {
-                    self.frame_error(error);
-                    continue;
-                }
+        for buf in bufs {
+            let mut m = Meta {
+                layout: FrameLayout::EMPTY,
+                step: Step::Done,
+                link_mcast: false,
+                socket: 0,
             };
-            let dst = headers.ethernet().dst_addr();
-            let link_mcast = dst.is_broadcast() || dst.is_multicast();
-            if dst != mac && !link_mcast {
-                self.counters.eth.drop("not_ours");
-                continue;
+            match FrameLayout::parse_checked(buf.data(), &caps) {
+                Ok(Some(layout)) => m.layout = layout,
+                Ok(None) => self.counters.eth.drop("too_long"),
+                Err(error) => self.frame_error(error),
             }
-            if headers.vlan().outer_vid.is_some_and(|vid| vid != 0) {
-                self.counters.eth.drop("vlan");
-                continue;
+            if m.layout != FrameLayout::EMPTY {
+                m.step = self.classify_l2(buf, &mut m, mac);
             }
-            if buf.next().is_some() {
-                // Devices hand over one frame per buffer.
-                self.counters.eth.drop("chained");
-                continue;
-            }
-            self.counters.eth.recv += 1;
-            let layout = headers.layout();
-            let item = Item {
-                buf,
-                layout,
-                link_mcast,
-            };
-            match layout.network() {
-                Network::Arp => scratch.arp.push(item),
-                Network::Ipv4 => scratch.v4.push(item),
-                Network::Ipv6 => scratch.v6.push(item),
-                Network::Other(_) => self.counters.eth.drop("unknown_ethertype"),
+            meta.push(m);
+        }
+    }
+
+    fn classify_l2(&mut self, buf: &NetBuf, m: &mut Meta, mac: EthernetAddress) -> Step {
+        let dst = EthernetAddress::from_bytes(&buf.data()[..6]).unwrap_or(mac);
+        m.link_mcast = dst.is_broadcast() || dst.is_multicast();
+        if dst != mac && !m.link_mcast {
+            self.counters.eth.drop("not_ours");
+            return Step::Done;
+        }
+        if m.layout.outer_vid().is_some_and(|vid| vid != 0) {
+            self.counters.eth.drop("vlan");
+            return Step::Done;
+        }
+        if buf.next().is_some() {
+            // Devices hand over one frame per buffer.
+            self.counters.eth.drop("chained");
+            return Step::Done;
+        }
+        self.counters.eth.recv += 1;
+        match m.layout.network() {
+            Network::Arp => Step::Arp,
+            Network::Ipv4 => Step::Ipv4,
+            Network::Ipv6 => Step::Ipv6,
+            Network::Other(_) => {
+                self.counters.eth.drop("unknown_ethertype");
+                Step::Done
             }
         }
     }
@@ -123,8 +148,9 @@ impl Stack {
             .drop(error.reason());
     }
 
-    fn input_arp(&mut self, now: Instant, item: &Item) {
-        let headers = item.layout.headers(item.buf.data());
+    fn input_arp(&mut self, now: Instant, buf: &NetBuf, m: &mut Meta) {
+        m.step = Step::Done;
+        let headers = m.layout.headers(buf.data());
         let Ok(repr) = ArpRepr::parse(&ArpPacket::new_unchecked(headers.l3())) else {
             self.counters.arp.drop("malformed");
             return;
@@ -136,8 +162,9 @@ impl Stack {
 
     // ---- IPv4 ---------------------------------------------------------------------
 
-    fn input_ipv4(&mut self, now: Instant, item: Item, udp: &mut Vec<UdpItem>) {
-        let headers = item.layout.headers(item.buf.data());
+    fn input_ipv4(&mut self, now: Instant, buf: &NetBuf, m: &mut Meta) {
+        m.step = Step::Done;
+        let headers = m.layout.headers(buf.data());
         let ip = Ipv4Packet::new_unchecked(headers.l3());
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
         let local = Ipv4Local {
@@ -153,8 +180,8 @@ impl Stack {
             }
         };
         self.counters.ipv4.recv += 1;
-        let link_mcast = item.link_mcast || delivery != Ipv4Delivery::Local;
-        if item.layout.transport() == Transport::Fragment {
+        let link_mcast = m.link_mcast || delivery != Ipv4Delivery::Local;
+        if m.layout.transport() == Transport::Fragment {
             let key = FragKey::new(src, dst, ip.protocol(), u32::from(ip.ident()));
             let header = &headers.l3()[..ip.header_len()];
             let result = self.reasm4.handle_fragment_with_header(
@@ -172,11 +199,11 @@ impl Stack {
             }
             return;
         }
-        match item.layout.transport() {
-            Transport::Udp => udp.push(UdpItem {
-                pair: IpPair::v4(src, dst),
-                item: Item { link_mcast, ..item },
-            }),
+        match m.layout.transport() {
+            Transport::Udp => {
+                m.link_mcast = link_mcast;
+                m.step = Step::Udp;
+            }
             Transport::Icmpv4 => {
                 let message = headers.l4();
                 self.input_icmpv4(now, src, dst, message, link_mcast);
@@ -274,8 +301,9 @@ impl Stack {
 
     // ---- IPv6 ---------------------------------------------------------------------
 
-    fn input_ipv6(&mut self, now: Instant, item: Item, udp: &mut Vec<UdpItem>) {
-        let headers = item.layout.headers(item.buf.data());
+    fn input_ipv6(&mut self, now: Instant, buf: &NetBuf, m: &mut Meta) {
+        m.step = Step::Done;
+        let headers = m.layout.headers(buf.data());
         let ip = Ipv6Packet::new_unchecked(headers.l3());
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
         let usable = self.usable_v6();
@@ -301,9 +329,9 @@ impl Stack {
             }
         };
         self.counters.ipv6.recv += 1;
-        let link_mcast = item.link_mcast || delivery == Ipv6Delivery::Multicast;
+        let link_mcast = m.link_mcast || delivery == Ipv6Delivery::Multicast;
         let tentative = delivery == Ipv6Delivery::Tentative;
-        if item.layout.transport() == Transport::Fragment {
+        if m.layout.transport() == Transport::Fragment {
             if tentative {
                 self.counters.ipv6.drop("tentative");
                 return;
@@ -311,7 +339,7 @@ impl Stack {
             self.input_fragment_v6(now, &ip, link_mcast);
             return;
         }
-        match item.layout.transport() {
+        match m.layout.transport() {
             Transport::Icmpv6 => {
                 let message = headers.l4();
                 self.input_icmpv6(
@@ -325,10 +353,10 @@ impl Stack {
                 );
             }
             _ if tentative => self.counters.ipv6.drop("tentative"),
-            Transport::Udp => udp.push(UdpItem {
-                pair: IpPair::v6(src, dst),
-                item: Item { link_mcast, ..item },
-            }),
+            Transport::Udp => {
+                m.link_mcast = link_mcast;
+                m.step = Step::Udp;
+            }
             Transport::Tcp => {
                 self.counters.tcp.recv += 1;
                 self.counters.tcp.drop("no_listener");
@@ -501,41 +529,66 @@ impl Stack {
 
     // ---- UDP ----------------------------------------------------------------------
 
-    fn input_udp(&mut self, now: Instant, udp: UdpItem) {
-        let UdpItem { item, pair } = udp;
-        let mut buf = item.buf;
-        let (src_port, dst_port, payload_len) = {
-            let headers = item.layout.headers(buf.data());
-            let packet = UdpPacket::new_unchecked(headers.l4());
-            (
-                packet.src_port(),
-                packet.dst_port(),
-                usize::from(packet.len()) - 8,
-            )
+    fn input_udp(&mut self, now: Instant, buf: &mut NetBuf, m: &mut Meta) {
+        m.step = Step::Done;
+        let layout = m.layout;
+        let data = buf.data();
+        let l4 = layout.l4_offset();
+        let dst_port = u16::from_be_bytes([data[l4 + 2], data[l4 + 3]]);
+        let l3 = layout.l3_offset();
+        let dst_ip = if layout.network() == Network::Ipv4 {
+            let octets: [u8; 4] = data[l3 + 16..l3 + 20].try_into().unwrap_or([0; 4]);
+            IpAddr::V4(Ipv4Addr::from(octets))
+        } else {
+            let octets: [u8; 16] = data[l3 + 24..l3 + 40].try_into().unwrap_or([0; 16]);
+            IpAddr::V6(Ipv6Addr::from(octets))
         };
         self.counters.udp.recv += 1;
-        let (src_ip, dst_ip) = ip_addrs(&pair);
-        let Some(socket) = self.udp.lookup(dst_ip, dst_port) else {
-            self.counters.udp.drop("no_port");
-            let headers = item.layout.headers(buf.data());
-            let packet = headers.l3().to_vec();
-            self.port_unreachable(now, &pair, &packet, item.link_mcast);
+        match self.udp.lookup(dst_ip, dst_port) {
+            Some(socket) => {
+                // In place: the Ethernet header pulled off, the padding cut, so
+                // that the datagram starts at its IP header.
+                let end = layout.l3_end() - l3;
+                if buf.pull(l3).is_ok() {
+                    buf.truncate(end);
+                    m.socket = socket as u32;
+                    m.step = Step::Deliver;
+                }
+            }
+            None => {
+                self.counters.udp.drop("no_port");
+                let headers = layout.headers(data);
+                let packet = headers.l3().to_vec();
+                if let Some(pair) = headers.ip_pair() {
+                    self.port_unreachable(now, &pair, &packet, m.link_mcast);
+                }
+            }
+        }
+    }
+
+    /// Hands the burst's datagrams to their sockets' rings, in their buffers
+    /// as received, and frees the rest. When the whole burst goes to one
+    /// socket (the common case under load) it moves in one bulk copy.
+    fn deliver(&mut self, bufs: &mut Vec<NetBuf>, meta: &[Meta]) {
+        let Some(first) = meta.first() else {
             return;
         };
-        // The payload in place: the headers pulled off, the padding cut.
-        let start = item.layout.l4_offset() + 8;
-        if buf.pull(start).is_err() {
-            self.counters.udp.drop("malformed");
+        let one_socket = meta
+            .iter()
+            .all(|m| m.step == Step::Deliver && m.socket == first.socket);
+        if one_socket {
+            let ring = &mut self.sockets[first.socket as usize];
+            let _ = ring.push_burst(bufs);
+            if !bufs.is_empty() {
+                self.counters.udp.drop_n("socket_full", bufs.len() as u64);
+                bufs.clear();
+            }
             return;
         }
-        buf.truncate(payload_len);
-        let datagram = Datagram {
-            payload: buf,
-            src: SocketAddr::new(src_ip, src_port),
-            dst: SocketAddr::new(dst_ip, dst_port),
-        };
-        if self.sockets[socket].push(datagram).is_err() {
-            self.counters.udp.drop("socket_full");
+        for (buf, m) in bufs.drain(..).zip(meta) {
+            if m.step == Step::Deliver && self.sockets[m.socket as usize].push(buf).is_err() {
+                self.counters.udp.drop("socket_full");
+            }
         }
     }
 
@@ -565,16 +618,17 @@ impl Stack {
             self.port_unreachable(now, &pair, &whole, link_mcast);
             return;
         };
-        let Some(payload) = self.chain_from(packet.payload()) else {
+        let _ = src_ip;
+        // The headers, then the payload, copied into a chain of buffers.
+        let mut whole = Vec::with_capacity(ip_header.len() + udp.len());
+        whole.extend_from_slice(ip_header);
+        whole.extend_from_slice(udp);
+        let Some(buf) = self.chain_from(&whole) else {
             self.counters.udp.drop("no_buffer");
             return;
         };
-        let datagram = Datagram {
-            payload,
-            src: SocketAddr::new(src_ip, repr.src_port),
-            dst: SocketAddr::new(dst_ip, repr.dst_port),
-        };
-        if self.sockets[socket].push(datagram).is_err() {
+        let _ = repr;
+        if self.sockets[socket].push(buf).is_err() {
             self.counters.udp.drop("socket_full");
         }
     }

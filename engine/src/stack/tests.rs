@@ -221,9 +221,13 @@ fn udp_reaches_the_bound_socket_without_a_copy_and_closed_ports_answer() {
         ],
     );
     let datagram = socket.recv().unwrap();
-    assert_eq!(datagram.payload.data(), b"hello");
-    assert_eq!(datagram.src, SocketAddr::new(PEER4.into(), 40000));
-    assert_eq!(datagram.dst, SocketAddr::new(US4.into(), 5353));
+    assert_eq!(datagram.payload(), b"hello");
+    assert_eq!(datagram.payload_len(), 5);
+    assert_eq!(datagram.src(), SocketAddr::new(PEER4.into(), 40000));
+    assert_eq!(datagram.dst(), SocketAddr::new(US4.into(), 5353));
+    let mut copy = [0u8; 16];
+    assert_eq!(datagram.copy_payload(&mut copy), 5);
+    assert_eq!(&copy[..5], b"hello");
     assert!(socket.recv().is_none());
     // The ARP reply, then the port unreachable quoting the datagram.
     let ip = ip_frames(&out);

@@ -331,6 +331,7 @@ impl VlanStack {
     /// - [`Error::Malformed`] if a tag carries the reserved VID 4095;
     /// - [`Error::Unsupported`] for a third tag, an S-tag inside a C-tag, or
     ///   an 802.3 length field where the payload type should be.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(frame: &EthernetFrame<T>) -> Result<VlanStack> {
         frame.check_len()?;
         let data = frame.as_ref();

@@ -390,8 +390,45 @@ proptest! {
 fn a_layout_gives_the_same_headers_back() {
     let frame = udp4(Some(5), b"layout");
     let headers = FrameHeaders::parse_checked(&frame, &SOFTWARE).unwrap();
-    let layout = headers.layout();
+    let layout = headers.layout().unwrap();
+    assert_eq!(core::mem::size_of::<FrameLayout>(), 16);
+    assert_eq!(
+        FrameLayout::parse_checked(&frame, &SOFTWARE),
+        Ok(Some(layout))
+    );
+    assert_eq!(layout.pcp(), Some(0));
+    assert_eq!(layout.outer_vid(), Some(5));
     assert_eq!(layout.headers(&frame), headers);
     assert_eq!((layout.l3_offset(), layout.l4_offset()), (18, 38));
     assert_eq!(layout.l3_end(), frame.len());
+}
+
+proptest! {
+    /// Packing keeps every field of every frame the walk accepts.
+    #[test]
+    fn layouts_round_trip(frame in any_frame()) {
+        let headers = FrameHeaders::parse_checked(&frame, &SOFTWARE).unwrap();
+        let layout = headers.layout().unwrap();
+        prop_assert_eq!(layout.headers(&frame), headers);
+    }
+}
+
+#[test]
+fn layouts_keep_unusual_layers() {
+    let arp = arp_request();
+    let headers = FrameHeaders::parse(&arp).unwrap();
+    assert_eq!(headers.layout().unwrap().headers(&arp), headers);
+    let mut other = udp4(None, b"x");
+    other[14 + 9] = 99; // an unknown protocol
+    let other_ip = {
+        let mut p = crate::Ipv4Packet::new_unchecked(&mut other[14..]);
+        p.fill_checksum();
+        other.clone()
+    };
+    let headers = FrameHeaders::parse_checked(&other_ip, &SOFTWARE).unwrap();
+    assert_eq!(
+        headers.transport(),
+        Transport::Other(IpProtocol::Unknown(99))
+    );
+    assert_eq!(headers.layout().unwrap().headers(&other_ip), headers);
 }
