@@ -19,6 +19,9 @@ cargo fmt --all -- --check
 step "clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+step "documentation builds without warnings (broken links fail)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
 step "unit, property, integration and doc tests"
 cargo test --workspace
 

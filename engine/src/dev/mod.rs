@@ -11,9 +11,11 @@
 //!   the device accepts, and leaves the rest there, in order, for the worker
 //!   to retry or drop (and count). A frame the device accepted is its to free.
 //!
-//! Devices that need no privileges live here: the in-memory [`pair`] (DPDK's
-//! `net_ring`). The pcap reader and writer, the null device, the generator
-//! and the impairment wrapper come beside it.
+//! Devices that need no privileges live here: the in-memory [`pair()`]
+//! (DPDK's `net_ring`), the [`null`] source and sink (`net_null`), the
+//! [`generator`] of UDP flows, the [`pcap`] file reader and writer, and the
+//! [`impair`] wrapper that adds loss, duplication, reordering, corruption,
+//! delay and a rate cap to any device.
 
 use std::os::fd::RawFd;
 
@@ -22,10 +24,18 @@ use strata_l3l4::ChecksumCaps;
 use strata_pools::NetBuf;
 
 pub mod generator;
+pub mod impair;
+pub mod null;
 pub mod pair;
+pub mod pcap;
 
 pub use generator::{Generator, GeneratorConfig, GeneratorError};
+pub use impair::{ImpairConfig, ImpairCounters, ImpairError, ImpairStats, Impaired, Impairments};
+pub use null::{NullConfig, NullDevice, NullError};
 pub use pair::{pair, PairConfig, PairDevice};
+pub use pcap::{
+    PcapDevError, PcapReader, PcapReaderConfig, PcapReaderStats, PcapWriter, PcapWriterConfig,
+};
 
 /// What a device is and offers. Fixed for the device's life.
 #[derive(Debug, Clone, PartialEq, Eq)]

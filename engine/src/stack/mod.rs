@@ -12,7 +12,7 @@
 //!
 //! Receive, by stage:
 //! - **L2**: the one-pass header walk with checksum validation
-//!   ([`FrameHeaders::parse_checked`], checksums the device verified are
+//!   ([`strata_l3l4::frame::FrameLayout::parse_checked`], checksums the device verified are
 //!   trusted), the destination MAC (ours, broadcast, or multicast), untagged or
 //!   priority-tagged frames only;
 //! - **ARP**: the cache answers requests for our addresses and learns;
