@@ -4,6 +4,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`cpu`] | absolute CPU ids: the process's allowed set, read once, and pinning checked against it |
+//! | [`replay`] | `strata replay`: a capture received as if on one interface, the stack's answers written to another, by the capture's clock |
 //! | [`stack`] | one interface's protocol stack: bursts through L2, ARP, L3 (IPv4, IPv6, ICMP, ND, MLD, reassembly) and UDP to sockets; IP output with fragmentation and neighbour resolution |
 //! | [`dev`] | devices: the [`dev::Device`] trait (bursts of `NetBuf`s per queue pair) and the devices that need no privileges |
 //! | [`stats`] | statistics: protocol counters, sampled per-stage latency histograms, the stats JSON, Prometheus text and the `/metrics` + `/stats` exporter |
@@ -16,6 +17,7 @@
 
 pub mod cpu;
 pub mod dev;
+pub mod replay;
 pub mod stack;
 pub mod stats;
 

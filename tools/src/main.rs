@@ -9,13 +9,19 @@ use std::process::ExitCode;
 
 use strata_perf::compare::{self, Options};
 
+mod replay;
+
 const USAGE: &str = "usage: strata <command> [options]
 
 commands:
   bench     rings and pools beside DPDK, rtrb and crossbeam (in memory, no root)
             [--runs N] [--pool-seconds S] [--scale X] [--no-dpdk] [--json] [--quiet]
+  replay    receive a capture as if on one Ethernet interface, write the answers
+            --pcap IN [--tx-pcap OUT] [--mac MAC] [--ip ADDR/PREFIX]...
+            [--ip6 ADDR/PREFIX]... [--gateway ADDR] [--mtu N] [--udp-echo PORT]...
+            [--linger SECS] [--json] [--config FILE]
 
-The engine commands (replay, serve, gen, fwd, top) arrive with the engine;
+The commands serve, gen, fwd and top arrive with the device backends;
 see README.md.";
 
 struct BenchArgs {
@@ -68,7 +74,17 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Some(cmd @ ("replay" | "serve" | "gen" | "fwd" | "top")) => {
+        Some("replay") => match replay::parse(&args[1..]) {
+            Ok(parsed) => match replay::run(&parsed) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(msg) => {
+                    eprintln!("strata replay: {msg}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(msg) => usage_error(&msg),
+        },
+        Some(cmd @ ("serve" | "gen" | "fwd" | "top")) => {
             eprintln!(
                 "strata: '{cmd}' is not available yet: it arrives with the engine (see README.md)"
             );

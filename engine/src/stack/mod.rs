@@ -136,6 +136,13 @@ impl Datagram {
         &data[start..end]
     }
 
+    /// Where the payload starts in the buffer: pull this many bytes from
+    /// [`Datagram::into_buf`]'s buffer to keep only the payload (and send it
+    /// back with the headroom for new headers).
+    pub fn payload_start(&self) -> usize {
+        self.udp_at().map_or(0, |(l4, _)| l4 + 8)
+    }
+
     /// The payload's length.
     pub fn payload_len(&self) -> usize {
         self.udp_at().map_or(0, |(_, len)| len)
@@ -556,3 +563,45 @@ impl Stack {
 
 #[cfg(test)]
 mod tests;
+
+impl Stack {
+    /// The protocol counters in the stats JSON's form: the stack's own, with
+    /// the drop reasons of the ARP cache (under `arp`) and of the neighbour
+    /// cache, autoconfiguration and MLD (under `icmpv6`, prefixed `nd_`,
+    /// `addrconf_` and `mld_`) added.
+    pub fn protocols(&self) -> crate::stats::Protocols {
+        use crate::stats::ProtoStats;
+        let convert = |c: &ProtoCount| ProtoStats::new(c.recv, c.sent, c.drop_reasons());
+        let c = &self.counters;
+        let mut protocols = crate::stats::Protocols {
+            eth: convert(&c.eth),
+            arp: convert(&c.arp),
+            ipv4: convert(&c.ipv4),
+            ipv6: convert(&c.ipv6),
+            icmpv4: convert(&c.icmpv4),
+            icmpv6: convert(&c.icmpv6),
+            udp: convert(&c.udp),
+            tcp: convert(&c.tcp),
+        };
+        let arp = self.arp.stats();
+        protocols.arp.sent = arp.sent();
+        for (reason, n) in arp.drop_reasons() {
+            if n > 0 {
+                protocols.arp.add_drop(reason, n);
+            }
+        }
+        let prefixed = [
+            ("nd_", self.nd.stats().drop_reasons().to_vec()),
+            ("addrconf_", self.addrconf.stats().drop_reasons().to_vec()),
+            ("mld_", self.mld.stats().drop_reasons().to_vec()),
+        ];
+        for (prefix, reasons) in prefixed {
+            for (reason, n) in reasons {
+                if n > 0 {
+                    protocols.icmpv6.add_drop(&format!("{prefix}{reason}"), n);
+                }
+            }
+        }
+        protocols
+    }
+}
