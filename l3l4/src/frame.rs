@@ -654,9 +654,47 @@ fn walk_ipv4(
     if packet.is_fragment() {
         return Ok((Transport::Fragment, header_len, total_len));
     }
+    if packet.protocol() == IpProtocol::Udp {
+        // The common case, without the general path's detour through
+        // addresses and representations.
+        let transport = udp_over_ipv4(&l3[..total_len], header_len, caps)?;
+        return Ok((transport, header_len, total_len));
+    }
     let pair = caps.map(|_| IpPair::v4(packet.src_addr(), packet.dst_addr()));
     let transport = walk_transport(&l3[header_len..total_len], packet.protocol(), pair, caps)?;
     Ok((transport, header_len, total_len))
+}
+
+/// Checks the UDP header of an IPv4 datagram (`datagram` ends at its total
+/// length), and with `caps` its checksum: the same rules as [`udp::Repr::parse`]
+/// (a zero checksum over IPv4 means none was computed).
+#[inline(always)]
+fn udp_over_ipv4(
+    datagram: &[u8],
+    header_len: usize,
+    caps: Option<&ChecksumCaps>,
+) -> Result<Transport, FrameError> {
+    let l4 = &datagram[header_len..];
+    if l4.len() < udp::HEADER_LEN {
+        return Err(FrameError::Udp(Error::Truncated));
+    }
+    let len = usize::from(u16::from_be_bytes([l4[4], l4[5]]));
+    if len < udp::HEADER_LEN || len > l4.len() {
+        return Err(FrameError::Udp(Error::Length));
+    }
+    if let Some(caps) = caps {
+        let field = u16::from_be_bytes([l4[6], l4[7]]);
+        if caps.udp.rx() && field != 0 {
+            // The pseudo-header: both addresses (bytes 12..20 of the IPv4
+            // header), the protocol and the UDP length.
+            let pseudo = crate::checksum::sum_header(&datagram[12..20]) + 17 + len as u32;
+            let total = pseudo + crate::checksum::sum(&l4[..len]);
+            if crate::checksum::fold(total) != 0xffff {
+                return Err(FrameError::Udp(Error::Checksum));
+            }
+        }
+    }
+    Ok(Transport::Udp)
 }
 
 /// Walks an IPv6 packet and its extension headers: its transport, the offset of the

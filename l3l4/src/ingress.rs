@@ -150,23 +150,6 @@ impl fmt::Display for AddrDrop {
     }
 }
 
-/// The broadcast address of `addr`'s subnet, for prefixes that have one (/0 to /30).
-fn subnet_broadcast(addr: Ipv4Addr, prefix_len: u8) -> Option<Ipv4Addr> {
-    if prefix_len > 30 {
-        return None;
-    }
-    let host_mask = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
-    Some(Ipv4Addr::from(u32::from(addr) | host_mask))
-}
-
-fn is_our_broadcast(addr: Ipv4Addr, local: &Ipv4Local<'_>) -> bool {
-    addr.is_broadcast()
-        || local
-            .addrs
-            .iter()
-            .any(|&(ours, len)| subnet_broadcast(ours, len) == Some(addr))
-}
-
 /// Applies the IPv4 address rules of the module documentation to a packet from `src`
 /// to `dst` received on an interface that owns `local`.
 ///
@@ -192,34 +175,49 @@ pub fn accept_ipv4(
     dst: Ipv4Addr,
     local: &Ipv4Local<'_>,
 ) -> Result<Ipv4Delivery, AddrDrop> {
-    if src.is_multicast() {
+    // One pass over the interface's addresses; the rest is arithmetic on the
+    // 32-bit values (this runs for every received packet).
+    let (s, d) = (u32::from(src), u32::from(dst));
+    let (mut src_ours, mut src_bcast, mut dst_ours, mut dst_bcast) = (false, false, false, false);
+    for &(addr, len) in local.addrs {
+        let addr = u32::from(addr);
+        src_ours |= addr == s;
+        dst_ours |= addr == d;
+        if len <= 30 {
+            let broadcast = addr | u32::MAX.checked_shr(u32::from(len)).unwrap_or(0);
+            src_bcast |= broadcast == s;
+            dst_bcast |= broadcast == d;
+        }
+    }
+    let src_top = s >> 24;
+    if (224..240).contains(&src_top) {
         return Err(AddrDrop::SrcMulticast);
     }
-    if src.is_loopback() {
+    if src_top == 127 {
         return Err(AddrDrop::SrcLoopback);
     }
-    if is_our_broadcast(src, local) {
+    if s == u32::MAX || src_bcast {
         return Err(AddrDrop::SrcBroadcast);
     }
-    if src.octets()[0] >= 240 {
+    if src_top >= 240 {
         return Err(AddrDrop::SrcReserved);
     }
-    if src.is_unspecified() && !dst.is_broadcast() {
+    if s == 0 && d != u32::MAX {
         return Err(AddrDrop::SrcUnspecified);
     }
-    if local.addrs.iter().any(|&(ours, _)| ours == src) {
+    if src_ours {
         return Err(AddrDrop::SrcOurs);
     }
-    if dst.is_unspecified() {
+    if d == 0 {
         return Err(AddrDrop::DstUnspecified);
     }
-    if dst.is_loopback() {
+    if d >> 24 == 127 {
         return Err(AddrDrop::DstLoopback);
     }
-    if local.addrs.iter().any(|&(ours, _)| ours == dst) {
+    if dst_ours {
         return Ok(Ipv4Delivery::Local);
     }
-    if is_our_broadcast(dst, local) {
+    if d == u32::MAX || dst_bcast {
         return Ok(Ipv4Delivery::Broadcast);
     }
     if dst.is_multicast() {

@@ -10,6 +10,9 @@
 #[path = "../peers/smoltcp_rx.rs"]
 #[allow(dead_code)]
 mod smoltcp_rx;
+#[path = "../peers/strata_rx.rs"]
+#[allow(dead_code)]
+mod strata_rx;
 
 use std::time::{Duration, Instant};
 
@@ -26,8 +29,21 @@ fn rx_udp(c: &mut Criterion) {
         group.throughput(Throughput::Elements(1));
         group.measurement_time(Duration::from_secs(3));
 
-        // STRATA GOES HERE: `group.bench_function("strata", ...)`, set up once
-        // outside the timed part and receiving `iters` packets inside it, as below.
+        for (name, feed) in [
+            ("strata", strata_rx::Feed::Lend),
+            ("strata_dma", strata_rx::Feed::Dma),
+        ] {
+            let mut strata = strata_rx::StrataRx::new(&frames, feed);
+            group.bench_function(name, |b| {
+                b.iter_custom(|iters| {
+                    let start = Instant::now();
+                    let got = strata.receive(iters);
+                    let elapsed = start.elapsed();
+                    assert_eq!(got, iters, "Strata dropped packets");
+                    elapsed
+                });
+            });
+        }
 
         let mut smoltcp = smoltcp_rx::SmoltcpRx::new(&frames);
         group.bench_function("smoltcp", |b| {

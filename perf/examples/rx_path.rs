@@ -17,6 +17,8 @@
 mod kernel_udp;
 #[path = "../peers/smoltcp_rx.rs"]
 mod smoltcp_rx;
+#[path = "../peers/strata_rx.rs"]
+mod strata_rx;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -46,18 +48,24 @@ const STRATA: &str = "strata";
 /// The kernel's loopback figure.
 const KERNEL: &str = "kernel";
 
-/// Every in-memory subject, measured in this order in each round.
-///
-/// STRATA GOES HERE: add
-/// `Subject { name: STRATA, run: <strata's RxRun> },` as the first entry — a
-/// function with the contract of [`RxRun`] (same frames, warm-up, a
-/// `measured_rx_loop` function timed with `std::time::Instant`, checksums
-/// verified, drained on the same core). The table, the JSON, the targets and
-/// `--callgrind strata` pick it up from there.
-const SUBJECTS: &[Subject] = &[Subject {
-    name: "smoltcp",
-    run: smoltcp_rx::run,
-}];
+/// Every in-memory subject, measured in this order in each round: Strata with
+/// the frames lent as zero-copy clones (`strata`, the analogue of smoltcp's
+/// device lending a slice; the targets are about it), Strata with every frame
+/// copied into a fresh pool buffer (`strata_dma`, what a NIC does), smoltcp.
+const SUBJECTS: &[Subject] = &[
+    Subject {
+        name: STRATA,
+        run: strata_rx::run,
+    },
+    Subject {
+        name: "strata_dma",
+        run: strata_rx::run_dma,
+    },
+    Subject {
+        name: "smoltcp",
+        run: smoltcp_rx::run,
+    },
+];
 
 /// Strata at least `speedup` times as fast as `peer` at `size` (issue 4).
 struct Target {

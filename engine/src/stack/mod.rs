@@ -292,6 +292,10 @@ pub struct Stack {
     ident: u16,
     /// Scratch space for one burst's stages, reused.
     scratch: rx::Scratch,
+    /// A protocol state machine (ARP, ND, autoconfiguration, MLD) was handed
+    /// something since its output was last drained: a burst of plain UDP
+    /// skips the drain.
+    touched: bool,
 }
 
 /// Most frames waiting for the device before new ones are dropped.
@@ -331,6 +335,7 @@ impl Stack {
             counters: StackCounters::default(),
             ident: 1,
             scratch: rx::Scratch::default(),
+            touched: true,
             arp,
             mld,
             addrconf,
@@ -468,6 +473,7 @@ impl Stack {
     /// Turns everything the protocol state machines want sent into frames,
     /// and applies their events.
     fn drain_protocols(&mut self, now: Instant) {
+        self.touched = false;
         while let Some(t) = self.arp.poll_transmit(now) {
             if let Some(buf) = self.frame_with(64, |b| t.emit(b)) {
                 self.queue_tx(buf);

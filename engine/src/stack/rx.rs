@@ -89,7 +89,9 @@ impl Stack {
         }
         self.deliver(bufs, meta);
         self.scratch = scratch;
-        self.drain_protocols(now);
+        if self.touched {
+            self.drain_protocols(now);
+        }
     }
 
     fn stage_l2(&mut self, bufs: &[NetBuf], meta: &mut Vec<Meta>) {
@@ -150,6 +152,7 @@ impl Stack {
 
     fn input_arp(&mut self, now: Instant, buf: &NetBuf, m: &mut Meta) {
         m.step = Step::Done;
+        self.touched = true;
         let headers = m.layout.headers(buf.data());
         let Ok(repr) = ArpRepr::parse(&ArpPacket::new_unchecked(headers.l3())) else {
             self.counters.arp.drop("malformed");
@@ -164,8 +167,8 @@ impl Stack {
 
     fn input_ipv4(&mut self, now: Instant, buf: &NetBuf, m: &mut Meta) {
         m.step = Step::Done;
-        let headers = m.layout.headers(buf.data());
-        let ip = Ipv4Packet::new_unchecked(headers.l3());
+        let datagram = &buf.data()[m.layout.l3_offset()..m.layout.l3_end()];
+        let ip = Ipv4Packet::new_unchecked(datagram);
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
         let local = Ipv4Local {
             addrs: &self.config.ipv4,
@@ -183,7 +186,7 @@ impl Stack {
         let link_mcast = m.link_mcast || delivery != Ipv4Delivery::Local;
         if m.layout.transport() == Transport::Fragment {
             let key = FragKey::new(src, dst, ip.protocol(), u32::from(ip.ident()));
-            let header = &headers.l3()[..ip.header_len()];
+            let header = &datagram[..ip.header_len()];
             let result = self.reasm4.handle_fragment_with_header(
                 now,
                 key,
@@ -205,7 +208,7 @@ impl Stack {
                 m.step = Step::Udp;
             }
             Transport::Icmpv4 => {
-                let message = headers.l4();
+                let message = &datagram[m.layout.l4_offset() - m.layout.l3_offset()..];
                 self.input_icmpv4(now, src, dst, message, link_mcast);
             }
             Transport::Tcp => {
@@ -215,7 +218,7 @@ impl Stack {
             _ => {
                 self.counters.ipv4.drop("proto");
                 let error = V4Error::ProtoUnreachable;
-                let datagram = headers.l3().to_vec();
+                let datagram = datagram.to_vec();
                 self.icmpv4_error(now, error, &datagram, link_mcast);
             }
         }
@@ -467,6 +470,8 @@ impl Stack {
             return;
         };
         self.counters.icmpv6.recv += 1;
+        // Neighbour discovery, MLD or an echo answer may leave work behind.
+        self.touched = true;
         let msg_type = packet.msg_type();
         if tentative && msg_type != Icmpv6Message::NeighborSolicit {
             self.counters.icmpv6.drop("tentative");

@@ -78,6 +78,7 @@ impl Stack {
     /// Resolves the next hop of a ready IPv4 frame and queues it.
     fn route_v4(&mut self, now: Instant, src: Ipv4Addr, dst: Ipv4Addr, mut frame: NetBuf) {
         self.counters.ipv4.sent += 1;
+        self.touched = true;
         let subnet_broadcast = self.config.ipv4.iter().any(|&(addr, len)| {
             len <= 30
                 && u32::from(dst)
@@ -180,6 +181,7 @@ impl Stack {
     /// Resolves the next hop of a ready IPv6 frame and queues it.
     fn route_v6(&mut self, now: Instant, src: Ipv6Addr, dst: Ipv6Addr, mut frame: NetBuf) {
         self.counters.ipv6.sent += 1;
+        self.touched = true;
         if dst.is_multicast() {
             set_dst_mac(&mut frame, strata_l3l4::nd::multicast_lladdr(&dst));
             self.queue_tx(frame);

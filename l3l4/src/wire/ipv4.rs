@@ -318,7 +318,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Whether the header checksum verifies.
     #[inline]
     pub fn verify_checksum(&self) -> bool {
-        checksum::checksum(&self.buffer.as_ref()[..self.header_len()]) == 0
+        // The header is a whole number of 4-byte words.
+        checksum::fold(checksum::sum_header(
+            &self.buffer.as_ref()[..self.header_len()],
+        )) == 0xffff
     }
 
     /// Walks the options: END ends the list (the rest is padding), NOP is one byte,

@@ -1,0 +1,190 @@
+//! Strata's in-memory receive path, measured exactly as the smoltcp peer is:
+//! the same prebuilt frames (`strata_perf::rx_frames`), bursts of 32 through
+//! the whole stack (header walk with every checksum verified in software,
+//! address rules, UDP demultiplexing) into a bound socket's ring, drained on
+//! the same core by the application, which checks every datagram's length
+//! and tag.
+//!
+//! Two ways to hand the frames over:
+//! - `lend` (the subject `strata`): each frame sits in a pool buffer built
+//!   once, and every receive hands the stack a zero-copy clone of it (a
+//!   reference count taken and dropped), as smoltcp's device lends a slice of
+//!   the same frame;
+//! - `dma` (the subject `strata_dma`): every frame is copied into a fresh
+//!   pool buffer from the worker's cache and freed after the application
+//!   read it, as a NIC writes into fresh buffers.
+
+use std::net::SocketAddr;
+use std::time::Instant as StdInstant;
+
+use strata_engine::l2::{EthernetAddress, Instant};
+use strata_engine::l3l4::ChecksumCaps;
+use strata_engine::pools::{NetBuf, Pool, PoolCache, PoolConfig};
+use strata_engine::stack::{Stack, StackConfig, UdpSocket};
+use strata_perf::rx_frames::{self, RxOutcome, PREFIX_LEN, TARGET};
+
+/// Frames handed to the stack per `Stack::receive`.
+pub const BURST: usize = 32;
+
+/// How frames reach the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// Zero-copy clones of prebuilt buffers.
+    Lend,
+    /// A copy into a fresh buffer per frame.
+    Dma,
+}
+
+/// Strata set up to receive: a pool, one interface, one bound socket.
+pub struct StrataRx {
+    stack: Stack,
+    socket: UdpSocket,
+    cache: PoolCache,
+    feed: Feed,
+    frames: Vec<Vec<u8>>,
+    lent: Vec<NetBuf>,
+    next: usize,
+    burst: Vec<NetBuf>,
+    got: Vec<NetBuf>,
+    payload_len: usize,
+    /// Datagrams read and checked since creation.
+    pub received: u64,
+    now: Instant,
+    _pool: Pool,
+}
+
+impl StrataRx {
+    /// Sets Strata up to receive `frames` (all of one size).
+    pub fn new(frames: &[Vec<u8>], feed: Feed) -> StrataRx {
+        let pool = Pool::new(PoolConfig {
+            frames: 8192,
+            ..PoolConfig::named("rx-path")
+        })
+        .expect("pool");
+        let config = StackConfig {
+            mac: EthernetAddress(*TARGET.mac.as_bytes()),
+            ipv4: vec![(TARGET.ip, PREFIX_LEN)],
+            caps: ChecksumCaps::software(),
+            dad_transmits: 0,
+            autoconf: false,
+            ..StackConfig::default()
+        };
+        let now = Instant::from_secs(1);
+        let mut stack = Stack::new(config, pool.clone(), now);
+        let socket = stack
+            .bind_udp(SocketAddr::new(TARGET.ip.into(), TARGET.port))
+            .expect("bind");
+        // Bring-up announcements are not part of the measurement.
+        let mut out = Vec::new();
+        stack.poll_transmit(&mut out);
+        let mut cache = pool.cache().expect("cache");
+        let lent = match feed {
+            Feed::Lend => frames
+                .iter()
+                .map(|f| {
+                    let mut buf = cache.alloc().expect("buffer");
+                    buf.put(f).expect("frame fits");
+                    buf
+                })
+                .collect(),
+            Feed::Dma => Vec::new(),
+        };
+        StrataRx {
+            stack,
+            socket,
+            cache,
+            feed,
+            frames: frames.to_vec(),
+            lent,
+            next: 0,
+            burst: Vec::with_capacity(BURST),
+            got: Vec::with_capacity(2 * BURST),
+            payload_len: frames[0].len() - rx_frames::HEADERS_LEN,
+            received: 0,
+            now,
+            _pool: pool,
+        }
+    }
+
+    /// Offers `packets` frames, a burst per receive, draining the socket after
+    /// every burst; returns how many datagrams were read. Panics if one is not
+    /// the frame sent next (length or tag).
+    #[inline(never)]
+    pub fn receive(&mut self, packets: u64) -> u64 {
+        let before = self.received;
+        let flows = self.frames.len();
+        let mut left = packets;
+        while left > 0 {
+            let n = (left as usize).min(BURST);
+            left -= n as u64;
+            for _ in 0..n {
+                match self.feed {
+                    Feed::Lend => self.burst.push(self.lent[self.next].clone()),
+                    Feed::Dma => {
+                        let mut buf = self.cache.alloc().expect("pool has room");
+                        let _ = buf.put(&self.frames[self.next]);
+                        self.burst.push(buf);
+                    }
+                }
+                self.next += 1;
+                if self.next == flows {
+                    self.next = 0;
+                }
+            }
+            self.stack.receive(self.now, &mut self.burst);
+            self.socket.recv_bufs(&mut self.got, 2 * BURST);
+            for buf in &self.got {
+                // The buffer starts at the IP header: 20 bytes, then UDP's 8.
+                let payload = &buf.data()[28..];
+                let expect = (self.received % flows as u64) as u32;
+                assert!(
+                    payload.len() == self.payload_len
+                        && (payload.len() < 4 || rx_frames::payload_tag(payload) == Some(expect)),
+                    "datagram {} is not frame {expect}: Strata dropped or reordered",
+                    self.received
+                );
+                self.received += 1;
+            }
+            self.cache.free_all(&mut self.got);
+        }
+        self.received - before
+    }
+
+    /// Frames the stack wanted to send (none for this traffic).
+    pub fn transmitted(&mut self) -> usize {
+        let mut out = Vec::new();
+        self.stack.poll_transmit(&mut out)
+    }
+}
+
+/// The loop under measurement (see `perf/callgrind-rx.sh`).
+#[inline(never)]
+pub fn measured_rx_loop(rx: &mut StrataRx, packets: u64) -> u64 {
+    rx.receive(packets)
+}
+
+fn run_with(frames: &[Vec<u8>], packets: u64, feed: Feed) -> RxOutcome {
+    let mut rx = StrataRx::new(frames, feed);
+    let warm = (packets / 10).clamp(BURST as u64, 200_000);
+    assert_eq!(rx.receive(warm), warm, "Strata dropped packets in warm-up");
+    let start = StdInstant::now();
+    let received = measured_rx_loop(&mut rx, packets);
+    let elapsed = start.elapsed();
+    assert_eq!(received, packets, "Strata dropped packets");
+    assert_eq!(rx.transmitted(), 0, "Strata answered UDP to a bound port");
+    RxOutcome {
+        packets,
+        received,
+        ns_per_packet: elapsed.as_nanos() as f64 / packets.max(1) as f64,
+    }
+}
+
+/// The subject `strata`: frames lent (see the module documentation).
+pub fn run(frames: &[Vec<u8>], packets: u64) -> RxOutcome {
+    run_with(frames, packets, Feed::Lend)
+}
+
+/// The subject `strata_dma`: every frame copied into a fresh buffer.
+pub fn run_dma(frames: &[Vec<u8>], packets: u64) -> RxOutcome {
+    run_with(frames, packets, Feed::Dma)
+}
