@@ -21,7 +21,7 @@
 use core::fmt;
 use std::net::Ipv6Addr;
 
-use strata_l2::{ArpPacket, ArpRepr, EtherType, EthernetFrame, VlanStack};
+use strata_l2::{ArpPacket, ArpRepr, EtherType, EthernetFrame, VlanStack, ETHERNET_HEADER_LEN};
 
 use crate::checksum::ChecksumCaps;
 use crate::wire::ipv6ext::{self, ChainError, ChainLimits};
@@ -604,6 +604,77 @@ const fn mix(hash: u64, word: u64) -> u64 {
 /// whole costs a store-forwarding stall per frame).
 #[inline(always)]
 fn walk_parts(
+    frame: &[u8],
+    caps: Option<&ChecksumCaps>,
+) -> Result<(VlanStack, Network, Transport, usize, usize), FrameError> {
+    if let Some(l3_end) = untagged_udp4(frame, caps) {
+        let vlan = VlanStack {
+            ethertype: EtherType::Ipv4,
+            header_len: ETHERNET_HEADER_LEN,
+            pcp: None,
+            outer_vid: None,
+            inner_vid: None,
+        };
+        return Ok((
+            vlan,
+            Network::Ipv4,
+            Transport::Udp,
+            ETHERNET_HEADER_LEN + ipv4::HEADER_LEN,
+            l3_end,
+        ));
+    }
+    walk_general(frame, caps)
+}
+
+/// The common case, decided without the general walk: an untagged
+/// Ethernet/IPv4 frame without options or fragmentation carrying UDP, every
+/// length consistent and (with `caps`) every checksum good. Returns the end of
+/// the IP datagram, or `None` for anything else — including anything wrong —
+/// which the general walk then judges and names. Accepts exactly what the
+/// general walk accepts as such a frame (a property test checks it).
+#[inline(always)]
+fn untagged_udp4(frame: &[u8], caps: Option<&ChecksumCaps>) -> Option<usize> {
+    const L3: usize = ETHERNET_HEADER_LEN;
+    const L4: usize = L3 + ipv4::HEADER_LEN;
+    let headers: &[u8; L4 + udp::HEADER_LEN] =
+        frame.get(..L4 + udp::HEADER_LEN)?.try_into().ok()?;
+    // EtherType IPv4, version 4 with IHL 5, protocol UDP, no MF flag and offset 0.
+    if headers[12..14] != [0x08, 0x00] || headers[L3] != 0x45 || headers[L3 + 9] != 17 {
+        return None;
+    }
+    if u16::from_be_bytes([headers[L3 + 6], headers[L3 + 7]]) & 0x3fff != 0 {
+        return None;
+    }
+    let total_len = usize::from(u16::from_be_bytes([headers[L3 + 2], headers[L3 + 3]]));
+    if total_len < ipv4::HEADER_LEN + udp::HEADER_LEN || L3 + total_len > frame.len() {
+        return None;
+    }
+    let udp_len = usize::from(u16::from_be_bytes([headers[L4 + 4], headers[L4 + 5]]));
+    if udp_len < udp::HEADER_LEN || udp_len > total_len - ipv4::HEADER_LEN {
+        return None;
+    }
+    if let Some(caps) = caps {
+        let ip_header: &[u8; ipv4::HEADER_LEN] = headers[L3..L4].try_into().ok()?;
+        let header = crate::checksum::sum_words(ip_header);
+        if caps.ipv4.rx() && crate::checksum::fold(header) != 0xffff {
+            return None;
+        }
+        let field = u16::from_be_bytes([headers[L4 + 6], headers[L4 + 7]]);
+        if caps.udp.rx() && field != 0 {
+            let addrs: &[u8; 8] = headers[L3 + 12..L4].try_into().ok()?;
+            let pseudo = crate::checksum::sum_words(addrs) + 17 + udp_len as u32;
+            let total = pseudo + crate::checksum::sum(&frame[L4..L4 + udp_len]);
+            if crate::checksum::fold(total) != 0xffff {
+                return None;
+            }
+        }
+    }
+    Some(L3 + total_len)
+}
+
+/// The general walk: any frame.
+#[inline(always)]
+fn walk_general(
     frame: &[u8],
     caps: Option<&ChecksumCaps>,
 ) -> Result<(VlanStack, Network, Transport, usize, usize), FrameError> {

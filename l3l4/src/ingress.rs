@@ -170,6 +170,7 @@ impl fmt::Display for AddrDrop {
 /// assert_eq!(accept_ipv4(Ipv4Addr::new(10, 9, 0, 255), Ipv4Addr::new(10, 9, 0, 2), &local), Err(AddrDrop::SrcBroadcast));
 /// assert_eq!(accept_ipv4(peer, Ipv4Addr::new(10, 9, 0, 7), &local), Err(AddrDrop::NotOurs));
 /// ```
+#[inline]
 pub fn accept_ipv4(
     src: Ipv4Addr,
     dst: Ipv4Addr,

@@ -432,3 +432,33 @@ fn layouts_keep_unusual_layers() {
     );
     assert_eq!(headers.layout().unwrap().headers(&other_ip), headers);
 }
+
+proptest! {
+    /// The fast path for untagged IPv4/UDP decides exactly as the general walk:
+    /// whatever the bytes (built frames, then bits flipped and cuts made).
+    #[test]
+    fn the_udp_fast_path_agrees_with_the_general_walk(
+        mut frame in any_frame(),
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+        cut in any::<usize>(),
+    ) {
+        for (at, value) in flips {
+            let len = frame.len();
+            frame[at % len] = value;
+        }
+        frame.truncate(frame.len() - cut % 4);
+        for caps in [Some(&SOFTWARE), None] {
+            let general = walk_general(&frame, caps);
+            if let Some(l3_end) = untagged_udp4(&frame, caps) {
+                let (vlan, network, transport, l4, end) = general.expect("the general walk accepts it too");
+                prop_assert_eq!((vlan.header_len, vlan.pcp, network, transport, l4, end),
+                    (14, None, Network::Ipv4, Transport::Udp, 34, l3_end));
+            } else if let Ok((vlan, network, transport, l4, _)) = general {
+                // The general walk accepted it: then it is not a plain untagged
+                // IPv4/UDP frame without options.
+                prop_assert!(!(vlan.header_len == 14 && network == Network::Ipv4
+                    && transport == Transport::Udp && l4 == 34));
+            }
+        }
+    }
+}
