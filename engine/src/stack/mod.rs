@@ -27,6 +27,7 @@
 
 mod counters;
 mod icmp;
+mod mgmt;
 mod rx;
 mod tx;
 
@@ -44,6 +45,7 @@ use strata_pools::{NetBuf, Pool};
 use strata_queues::spsc::{self, Consumer, Producer};
 
 pub use counters::{ProtoCount, StackCounters, PROTOCOLS};
+pub use mgmt::{MgmtEvent, EVENT_QUEUE};
 
 /// How an interface is set up.
 #[derive(Debug, Clone)]
@@ -296,6 +298,10 @@ pub struct Stack {
     /// something since its output was last drained: a burst of plain UDP
     /// skips the drain.
     touched: bool,
+    /// Management events for the application.
+    events: mgmt::Events,
+    /// Administratively up.
+    up: bool,
 }
 
 /// Most frames waiting for the device before new ones are dropped.
@@ -336,12 +342,18 @@ impl Stack {
             ident: 1,
             scratch: rx::Scratch::default(),
             touched: true,
+            events: mgmt::Events::default(),
+            up: true,
             arp,
             mld,
             addrconf,
             pool,
             config,
         };
+        stack.events.push(MgmtEvent::InterfaceUp);
+        for &(addr, _) in &stack.config.ipv4 {
+            stack.events.push(MgmtEvent::AddressAdded(addr.into()));
+        }
         stack.drain_protocols(now);
         stack
     }
@@ -442,6 +454,10 @@ impl Stack {
     /// Queues a frame for the device, or drops it (counted) when the queue
     /// is full.
     fn queue_tx(&mut self, buf: NetBuf) {
+        if !self.up {
+            self.counters.eth.drop("down");
+            return;
+        }
         if self.tx.len() >= TX_QUEUE_MAX {
             self.counters.eth.drop("tx_queue_full");
             return;
@@ -486,7 +502,9 @@ impl Stack {
         while let Some((_, buf)) = self.arp.poll_unreachable() {
             self.unreachable_v4(now, &buf);
         }
-        while self.arp.poll_event().is_some() {}
+        while let Some(event) = self.arp.poll_event() {
+            self.arp_event(event);
+        }
         while let Some(event) = self.addrconf.poll_event() {
             self.addrconf_event(now, event);
         }
@@ -523,11 +541,14 @@ impl Stack {
         while let Some((_, buf)) = self.nd.poll_unreachable() {
             self.unreachable_v6(now, &buf);
         }
-        while self.nd.poll_event().is_some() {}
+        while let Some(event) = self.nd.poll_event() {
+            self.nd_event(event);
+        }
     }
 
     fn addrconf_event(&mut self, now: Instant, event: strata_l3l4::AddrConfEvent) {
         use strata_l3l4::AddrConfEvent as E;
+        self.addrconf_mgmt(&event);
         match event {
             E::JoinGroup { group } => {
                 let _ = self.mld.join(now, group);
@@ -589,6 +610,11 @@ impl Stack {
             udp: convert(&c.udp),
             tcp: convert(&c.tcp),
         };
+        if self.events.dropped > 0 {
+            protocols
+                .eth
+                .add_drop("events_dropped", self.events.dropped);
+        }
         let arp = self.arp.stats();
         protocols.arp.sent = arp.sent();
         for (reason, n) in arp.drop_reasons() {

@@ -60,6 +60,11 @@ impl Stack {
     /// them through the stack stage by stage, and queues whatever it answers
     /// for [`Stack::poll_transmit`].
     pub fn receive(&mut self, now: Instant, bufs: &mut Vec<NetBuf>) {
+        if !self.up {
+            self.counters.eth.drop_n("down", bufs.len() as u64);
+            bufs.clear();
+            return;
+        }
         let mut scratch = std::mem::take(&mut self.scratch);
         let meta = &mut scratch.meta;
         meta.clear();

@@ -427,3 +427,51 @@ fn every_buffer_comes_home() {
     }
     assert_eq!(pool.stats().free, pool.capacity());
 }
+
+#[test]
+fn management_events_report_addresses_neighbours_and_state() {
+    let pool = pool();
+    let config = StackConfig {
+        mac: EthernetAddress(US_MAC),
+        ipv4: vec![(US4, 24)],
+        ipv6: vec![(US6, 64)],
+        dad_transmits: 1,
+        autoconf: false,
+        ..StackConfig::default()
+    };
+    let mut stack = Stack::new(config, pool.clone(), Instant::from_secs(1));
+    let mut events = Vec::new();
+    // Duplicate address detection runs: the IPv6 addresses come later.
+    while let Some(at) = stack.poll_at().filter(|&at| at < START) {
+        stack.handle_timeout(at);
+    }
+    while let Some(event) = stack.poll_event() {
+        events.push(event);
+    }
+    assert_eq!(events[0], MgmtEvent::InterfaceUp);
+    assert!(events.contains(&MgmtEvent::AddressAdded(US4.into())));
+    assert!(
+        events.contains(&MgmtEvent::AddressAdded(US6.into())),
+        "{events:?}"
+    );
+    // A neighbour is learnt from its request.
+    feed(&mut stack, &pool, START, &[arp_request_from_peer()]);
+    let learnt: Vec<_> = std::iter::from_fn(|| stack.poll_event()).collect();
+    assert!(
+        learnt.contains(&MgmtEvent::NeighbourAdded(
+            PEER4.into(),
+            EthernetAddress(PEER_MAC)
+        )),
+        "{learnt:?}"
+    );
+    // Down: frames dropped and counted, nothing sent; up again.
+    stack.set_up(false);
+    assert_eq!(stack.poll_event(), Some(MgmtEvent::InterfaceDown));
+    let out = feed(&mut stack, &pool, START, &[ping4(b"x")]);
+    assert!(out.is_empty());
+    assert_eq!(stack.counters().eth.drops_of("down"), 1);
+    stack.set_up(true);
+    assert_eq!(stack.poll_event(), Some(MgmtEvent::InterfaceUp));
+    let out = feed(&mut stack, &pool, START, &[ping4(b"x")]);
+    assert_eq!(ip_frames(&out).len(), 1);
+}
