@@ -212,11 +212,25 @@ impl Datagram {
 }
 
 /// The application's end of a UDP socket bound on a [`Stack`].
+///
+/// It lives on the application's thread: received datagrams arrive through
+/// one SPSC ring, datagrams to send leave through another, which the stack's
+/// worker drains ([`Stack::flush_sockets`]). Neither side ever waits for the
+/// other.
 #[derive(Debug)]
 pub struct UdpSocket {
     local: SocketAddr,
     rx: Consumer<NetBuf>,
+    tx: Producer<Outgoing>,
+    pool: Pool,
     scratch: Vec<NetBuf>,
+}
+
+/// A datagram on its way from a socket to the stack.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    payload: NetBuf,
+    dst: SocketAddr,
 }
 
 impl UdpSocket {
@@ -242,6 +256,51 @@ impl UdpSocket {
     /// cheapest way to drain a socket.
     pub fn recv_bufs(&mut self, out: &mut Vec<NetBuf>, max: usize) -> usize {
         self.rx.pop_burst(out, max)
+    }
+
+    /// The next datagram's payload copied into `buf`, with its sender: the
+    /// BSD `recv_from` (a payload longer than `buf` is cut, as there).
+    pub fn recv_from(&mut self, buf: &mut [u8]) -> Option<(usize, SocketAddr)> {
+        let datagram = self.recv()?;
+        Some((datagram.copy_payload(buf), datagram.src()))
+    }
+
+    /// A buffer from the stack's pool with room for the headers in front, to
+    /// fill and hand to [`UdpSocket::send_buf`] (no copy on the way out).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::NoBuffer`] when the pool is empty.
+    pub fn alloc(&self) -> Result<NetBuf, SendError> {
+        self.pool.alloc().map_err(|_| SendError::NoBuffer)
+    }
+
+    /// Queues `payload` (the buffer's data) for `dst`; the headers are pushed
+    /// in front of it in the buffer's headroom.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::WouldBlock`] when the socket's send ring is full (the
+    /// buffer is dropped).
+    pub fn send_buf(&mut self, payload: NetBuf, dst: SocketAddr) -> Result<(), SendError> {
+        self.tx
+            .push(Outgoing { payload, dst })
+            .map_err(|_| SendError::WouldBlock)
+    }
+
+    /// Copies `data` into a pool buffer and queues it for `dst`: the BSD
+    /// `send_to`.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::NoBuffer`] when the pool is empty, [`SendError::TooLong`]
+    /// for more than a buffer holds (fragmented sends go through
+    /// [`Stack::send_udp`] with a chain), [`SendError::WouldBlock`] when the
+    /// send ring is full.
+    pub fn send_to(&mut self, data: &[u8], dst: SocketAddr) -> Result<(), SendError> {
+        let mut buf = self.alloc()?;
+        buf.put(data).map_err(|_| SendError::TooLong)?;
+        self.send_buf(buf, dst)
     }
 }
 
@@ -271,6 +330,9 @@ pub enum SendError {
     /// The payload does not fit one datagram (65507 bytes over IPv4).
     #[error("message too long")]
     TooLong,
+    /// The socket's send ring is full: try again once the stack drained it.
+    #[error("send ring full")]
+    WouldBlock,
 }
 
 /// One interface's stack. See the module documentation.
@@ -288,6 +350,8 @@ pub struct Stack {
     icmp6_limit: RateLimiter,
     udp: UdpDemux<usize>,
     sockets: Vec<Producer<NetBuf>>,
+    /// The sockets' send rings and the addresses they are bound to.
+    socket_tx: Vec<(SocketAddr, Consumer<Outgoing>)>,
     /// Frames ready for the device.
     tx: VecDeque<NetBuf>,
     counters: StackCounters,
@@ -337,6 +401,7 @@ impl Stack {
             icmp6_limit: RateLimiter::linux_default(),
             udp: UdpDemux::new(1024),
             sockets: Vec::new(),
+            socket_tx: Vec::new(),
             tx: VecDeque::new(),
             counters: StackCounters::default(),
             ident: 1,
@@ -396,14 +461,40 @@ impl Stack {
             }
         }
         let (producer, consumer) = spsc::ring(self.config.socket_ring)?;
+        let (tx_producer, tx_consumer) = spsc::ring(self.config.socket_ring)?;
         let id = self.sockets.len();
         self.udp.bind(addr, local.port(), id)?;
         self.sockets.push(producer);
+        self.socket_tx.push((local, tx_consumer));
         Ok(UdpSocket {
             local,
             rx: consumer,
+            tx: tx_producer,
+            pool: self.pool.clone(),
             scratch: Vec::new(),
         })
+    }
+
+    /// Sends what the sockets queued (at most `max` datagrams); returns how
+    /// many went out to the IP layer. Datagrams that cannot be sent (no
+    /// route, no buffer) are dropped and counted under `udp`.
+    pub fn flush_sockets(&mut self, now: Instant, max: usize) -> usize {
+        let mut sent = 0;
+        for i in 0..self.socket_tx.len() {
+            while sent < max {
+                let (local, ring) = &mut self.socket_tx[i];
+                let local = *local;
+                let Some(out) = ring.pop() else {
+                    break;
+                };
+                match self.send_udp(now, local, out.dst, out.payload) {
+                    Ok(()) => sent += 1,
+                    Err(SendError::NoRoute) => self.counters.udp.drop("no_route"),
+                    Err(_) => self.counters.udp.drop("send_failed"),
+                }
+            }
+        }
+        sent
     }
 
     fn is_local(&self, ip: IpAddr) -> bool {

@@ -475,3 +475,35 @@ fn management_events_report_addresses_neighbours_and_state() {
     let out = feed(&mut stack, &pool, START, &[ping4(b"x")]);
     assert_eq!(ip_frames(&out).len(), 1);
 }
+
+#[test]
+fn a_socket_sends_through_its_ring_and_receives_with_recv_from() {
+    let pool = pool();
+    let mut stack = stack(&pool);
+    let mut socket = stack.bind_udp(SocketAddr::new(US4.into(), 5353)).unwrap();
+    feed(&mut stack, &pool, START, &[arp_request_from_peer()]);
+    let peer = SocketAddr::new(PEER4.into(), 40000);
+    socket.send_to(b"first", peer).unwrap();
+    let mut buf = socket.alloc().unwrap();
+    buf.put(b"second, zero-copy").unwrap();
+    socket.send_buf(buf, peer).unwrap();
+    assert_eq!(stack.flush_sockets(START, 64), 2);
+    let mut out = Vec::new();
+    stack.poll_transmit(&mut out);
+    let payloads: Vec<Vec<u8>> = out
+        .iter()
+        .filter_map(|b| checked(b.data()).udp().map(|u| u.payload().to_vec()))
+        .collect();
+    assert_eq!(payloads, [b"first".to_vec(), b"second, zero-copy".to_vec()]);
+    drop(out);
+    let out = feed(&mut stack, &pool, START, &[udp4(5353, b"reply")]);
+    assert!(
+        ip_frames(&out).is_empty(),
+        "nothing answers a delivered datagram"
+    );
+    let mut into = [0u8; 3];
+    assert_eq!(socket.recv_from(&mut into), Some((3, peer)));
+    assert_eq!(&into, b"rep");
+    drop((socket, stack, out));
+    assert_eq!(pool.stats().free, pool.capacity());
+}
