@@ -8,6 +8,7 @@
 //! | [`stack`] | one interface's protocol stack: bursts through L2, ARP, L3 (IPv4, IPv6, ICMP, ND, MLD, reassembly) and UDP to sockets; IP output with fragmentation and neighbour resolution |
 //! | [`dev`] | devices: the [`dev::Device`] trait (bursts of `NetBuf`s per queue pair) and the devices that need no privileges |
 //! | [`stats`] | statistics: protocol counters, sampled per-stage latency histograms, the stats JSON, Prometheus text and the `/metrics` + `/stats` exporter |
+//! | [`worker`] | pinned workers: run-to-completion or pipeline (per-class rings by PCP/DSCP), adaptive polling with `mio`, statistics publication, clean shutdown |
 //!
 //! The devices, interfaces, workers and sockets arrive with the engine
 //! work (issue 4); this crate re-exports the layers below so applications
@@ -20,6 +21,7 @@ pub mod dev;
 pub mod replay;
 pub mod stack;
 pub mod stats;
+pub mod worker;
 
 pub use strata_l2 as l2;
 pub use strata_l3l4 as l3l4;

@@ -1,0 +1,251 @@
+//! Adaptive polling: the idle spell that ends busy polling, the `mio` wait
+//! on device fds and an eventfd ([`mio::Waker`]), the wake-up protocol
+//! between threads, and the thread CPU time read from `/proc`.
+//!
+//! # Waking a thread without a lost wake-up
+//!
+//! A thread about to sleep *arms*: it sets its `sleeping` flag, issues a
+//! `SeqCst` fence, and runs one more full polling round. Only if that round
+//! finds nothing does it wait. A producer (the pipeline's RX thread, a
+//! worker handing frames back, an application) first makes its work
+//! visible (a ring push: a Release store), then issues a `SeqCst` fence and
+//! reads the flag; if set, it writes the eventfd. The two fences order
+//! "flag store → ring check" against "ring push → flag load" (the store
+//! buffering pattern): at least one side sees the other, so either the
+//! sleeper's last round finds the work or the producer sees the flag and
+//! wakes it. An eventfd written before the sleeper reaches `epoll_wait`
+//! stays readable, so that wake is not lost either. The wait always has a
+//! timeout as well, as a safety net.
+
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token, Waker};
+
+/// The token of the eventfd waker in a thread's `mio::Poll`.
+pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
+
+/// When busy polling ends and how long a wait may last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdleConfig {
+    /// Consecutive empty rounds before a thread may wait (default 1000).
+    pub rounds: u32,
+    /// And at least this long since the last work (default 100 µs).
+    pub spell: Duration,
+    /// Longest wait when some device has no fd to wake the thread: it naps
+    /// and polls (default 10 ms).
+    pub nap: Duration,
+    /// Longest wait otherwise: a safety net and the idle publication
+    /// interval (default 1 s).
+    pub max_sleep: Duration,
+    /// Never wait: busy-poll always (the lowest latency, a whole core).
+    pub busy_poll: bool,
+}
+
+impl Default for IdleConfig {
+    fn default() -> Self {
+        IdleConfig {
+            rounds: 1000,
+            spell: Duration::from_micros(100),
+            nap: Duration::from_millis(10),
+            max_sleep: Duration::from_secs(1),
+            busy_poll: false,
+        }
+    }
+}
+
+/// The waking end of a thread, shared with those who wake it.
+#[derive(Debug)]
+pub(crate) struct WakeHandle {
+    sleeping: AtomicBool,
+    waker: Waker,
+}
+
+impl WakeHandle {
+    /// Wakes the thread if it is armed or waiting; call after making the
+    /// work visible (see the module documentation).
+    #[inline]
+    pub(crate) fn wake_if_sleeping(&self) {
+        // SeqCst fence: orders our earlier ring push before the flag load
+        // below, against the sleeper's flag store and ring check (module
+        // documentation).
+        fence(Ordering::SeqCst);
+        // Relaxed: this fence and the one in `Idler::after_round` carry
+        // the ordering.
+        if self.sleeping.load(Ordering::Relaxed) {
+            self.wake();
+        }
+    }
+
+    /// Writes the eventfd whatever the thread is doing (shutdown).
+    pub(crate) fn wake(&self) {
+        // An error here means the eventfd is gone or full: either way the
+        // thread is already woken or exiting; the wait's timeout remains.
+        let _ = self.waker.wake();
+    }
+}
+
+/// One thread's idle state and `mio` poller.
+#[derive(Debug)]
+pub(crate) struct Idler {
+    config: IdleConfig,
+    poll: Poll,
+    events: Events,
+    handle: std::sync::Arc<WakeHandle>,
+    empty_rounds: u32,
+    last_work: Instant,
+    armed: bool,
+    /// Some device has no fd: waits are naps.
+    napping: bool,
+    /// Waits so far.
+    pub(crate) sleeps: u64,
+}
+
+/// What the idle state says after a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdleStep {
+    /// Keep polling.
+    Poll,
+    /// Armed: run one more round, then wait if it is empty too.
+    Armed,
+    /// Wait now (publish first if needed).
+    Wait,
+}
+
+impl Idler {
+    /// A poller with its eventfd waker; `fds` are the devices' wait fds.
+    pub(crate) fn new(
+        config: IdleConfig,
+        fds: &[Option<std::os::fd::RawFd>],
+    ) -> std::io::Result<Idler> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKE_TOKEN)?;
+        for (i, fd) in fds.iter().enumerate() {
+            if let Some(fd) = fd {
+                poll.registry().register(
+                    &mut mio::unix::SourceFd(fd),
+                    Token(i),
+                    Interest::READABLE,
+                )?;
+            }
+        }
+        Ok(Idler {
+            config,
+            poll,
+            events: Events::with_capacity(16),
+            handle: std::sync::Arc::new(WakeHandle {
+                sleeping: AtomicBool::new(false),
+                waker,
+            }),
+            empty_rounds: 0,
+            last_work: Instant::now(),
+            armed: false,
+            napping: fds.iter().any(Option::is_none),
+            sleeps: 0,
+        })
+    }
+
+    /// The handle others wake this thread with.
+    pub(crate) fn handle(&self) -> std::sync::Arc<WakeHandle> {
+        std::sync::Arc::clone(&self.handle)
+    }
+
+    /// Accounts for a round that did `work` units; says what to do next.
+    #[inline]
+    pub(crate) fn after_round(&mut self, work: usize, now: Instant) -> IdleStep {
+        if work > 0 {
+            self.empty_rounds = 0;
+            self.last_work = now;
+            if self.armed {
+                self.disarm();
+            }
+            return IdleStep::Poll;
+        }
+        if self.armed {
+            return IdleStep::Wait;
+        }
+        self.empty_rounds = self.empty_rounds.saturating_add(1);
+        if self.config.busy_poll
+            || self.empty_rounds < self.config.rounds
+            || now.saturating_duration_since(self.last_work) < self.config.spell
+        {
+            return IdleStep::Poll;
+        }
+        self.armed = true;
+        // Relaxed store, then the SeqCst fence: see the module documentation.
+        self.handle.sleeping.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        IdleStep::Armed
+    }
+
+    fn disarm(&mut self) {
+        self.armed = false;
+        // Relaxed: a stale `true` seen by a producer costs one spurious
+        // eventfd write, never a lost wake-up.
+        self.handle.sleeping.store(false, Ordering::Relaxed);
+    }
+
+    /// Waits for a device fd, the eventfd, or `until` (capped by the nap or
+    /// the safety net), then disarms. Returns whether anything woke it.
+    pub(crate) fn wait(&mut self, now: Instant, until: Option<Duration>) -> bool {
+        let cap = if self.napping {
+            self.config.nap
+        } else {
+            self.config.max_sleep
+        };
+        let timeout = until.map_or(cap, |t| t.min(cap));
+        self.sleeps += 1;
+        // An error (EINTR) is a spurious wake-up: the loop polls again.
+        let woke = match self.poll.poll(&mut self.events, Some(timeout)) {
+            Ok(()) => !self.events.is_empty(),
+            Err(_) => false,
+        };
+        self.disarm();
+        if woke {
+            // Back to busy polling for at least one spell.
+            self.empty_rounds = 0;
+            self.last_work = now.max(Instant::now());
+        }
+        // After a timeout the spell still holds: one empty round re-arms,
+        // the next waits again (a napping thread polls twice per nap).
+        woke
+    }
+}
+
+/// The calling thread's CPU time (user + system), from
+/// `/proc/thread-self/schedstat` (nanoseconds) when the kernel keeps it,
+/// else `/proc/thread-self/stat` (clock ticks of 10 ms, Linux's `USER_HZ`).
+pub fn thread_cpu_time() -> Option<Duration> {
+    if let Ok(text) = std::fs::read_to_string("/proc/thread-self/schedstat") {
+        if let Some(ns) = text
+            .split_whitespace()
+            .next()
+            .and_then(|t| t.parse::<u64>().ok())
+        {
+            if ns > 0 {
+                return Some(Duration::from_nanos(ns));
+            }
+        }
+    }
+    let fields = stat_fields()?;
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the
+    // command name.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// The CPU the calling thread last ran on (`/proc/thread-self/stat`, field
+/// 39).
+pub fn current_cpu() -> Option<usize> {
+    stat_fields()?.get(36)?.parse().ok()
+}
+
+/// The fields of `/proc/thread-self/stat` after the command name (field 3
+/// on).
+fn stat_fields() -> Option<Vec<String>> {
+    let text = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // The command name is in parentheses and may hold spaces or ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
