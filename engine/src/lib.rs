@@ -3,6 +3,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`bench`](mod@bench) | `strata bench`: generator devices feeding the whole stack into UDP sockets and the echoes back out, on pinned workers, with live rates and per-stage latency |
 //! | [`cpu`] | absolute CPU ids: the process's allowed set, read once, and pinning checked against it |
 //! | [`replay`] | `strata replay`: a capture received as if on one interface, the stack's answers written to another, by the capture's clock |
 //! | [`stack`] | one interface's protocol stack: bursts through L2, ARP, L3 (IPv4, IPv6, ICMP, ND, MLD, reassembly) and UDP to sockets; IP output with fragmentation and neighbour resolution |
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod cpu;
 pub mod dev;
 pub mod replay;

@@ -9,12 +9,18 @@ use std::process::ExitCode;
 
 use strata_perf::compare::{self, Options};
 
+mod bench;
 mod replay;
 
 const USAGE: &str = "usage: strata <command> [options]
 
 commands:
-  bench     rings and pools beside DPDK, rtrb and crossbeam (in memory, no root)
+  bench     the whole stack in memory: generators feeding UDP sockets, echoes back out
+            [--workers N] [--mode rtc|pipeline] [--size BYTES] [--flows N]
+            [--classes N] [--duration SECS] [--cpus LIST] [--no-echo] [--sample N]
+            [--json] [--config FILE]
+  bench --rings
+            rings and pools beside DPDK, rtrb and crossbeam (in memory, no root)
             [--runs N] [--pool-seconds S] [--scale X] [--no-dpdk] [--json] [--quiet]
   replay    receive a capture as if on one Ethernet interface, write the answers
             --pcap IN [--tx-pcap OUT] [--mac MAC] [--ip ADDR/PREFIX]...
@@ -41,9 +47,10 @@ fn parse_bench(args: &[String]) -> Result<BenchArgs, String> {
             continue;
         }
         match flag.as_str() {
+            "--rings" => {}
             "--json" => json = true,
             "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown option {other:?} for bench")),
+            other => return Err(format!("unknown option {other:?} for bench --rings")),
         }
     }
     Ok(BenchArgs { opts, json })
@@ -54,6 +61,18 @@ fn main() -> ExitCode {
     let _ = strata_engine::cpu::allowed_cpus();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("bench") if !args[1..].iter().any(|a| a == "--rings") => {
+            match bench::parse(&args[1..]) {
+                Ok(parsed) => match bench::run(&parsed) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(msg) => {
+                        eprintln!("strata bench: {msg}");
+                        ExitCode::FAILURE
+                    }
+                },
+                Err(msg) => usage_error(&msg),
+            }
+        }
         Some("bench") => match parse_bench(&args[1..]) {
             Ok(b) => {
                 let cpus = strata_engine::cpu::format_cpu_list(strata_engine::cpu::allowed_cpus());

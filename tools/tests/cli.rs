@@ -20,15 +20,29 @@ fn bad_input_is_a_clear_error() {
     for (args, needle) in [
         (&[][..], "no command given"),
         (&["frobnicate"][..], "unknown command"),
-        (&["bench", "--runs"][..], "--runs needs a value"),
-        (&["bench", "--runs", "0"][..], "--runs takes a number"),
-        (&["bench", "--runs", "many"][..], "--runs takes a number"),
-        (&["bench", "--scale", "-1"][..], "--scale takes a factor"),
+        (&["bench", "--rings", "--runs"][..], "--runs needs a value"),
         (
-            &["bench", "--pool-seconds", "NaN"][..],
+            &["bench", "--rings", "--runs", "0"][..],
+            "--runs takes a number",
+        ),
+        (
+            &["bench", "--rings", "--runs", "many"][..],
+            "--runs takes a number",
+        ),
+        (
+            &["bench", "--rings", "--scale", "-1"][..],
+            "--scale takes a factor",
+        ),
+        (
+            &["bench", "--rings", "--pool-seconds", "NaN"][..],
             "--pool-seconds takes seconds",
         ),
+        (&["bench", "--rings", "--what"][..], "unknown option"),
         (&["bench", "--what"][..], "unknown option"),
+        (
+            &["bench", "--mode", "warp"][..],
+            "--mode takes rtc or pipeline",
+        ),
         (&["serve"][..], "not available yet"),
     ] {
         let (code, _, err) = strata(args);
@@ -45,6 +59,7 @@ fn bad_input_is_a_clear_error() {
 fn bench_prints_its_table_and_json() {
     let (code, out, err) = strata(&[
         "bench",
+        "--rings",
         "--no-dpdk",
         "--scale",
         "0.001",
@@ -64,4 +79,36 @@ fn bench_prints_its_table_and_json() {
         json.contains("\"subject\":\"SPSC bulk 32, 1 core\"") && json.contains("\"strata\""),
         "{json}"
     );
+}
+
+#[test]
+fn bench_runs_the_stack_and_prints_its_table_and_the_stats_json() {
+    let (code, out, err) = strata(&["bench", "--duration", "0.5"]);
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "Mpps",
+        "Gbit/s",
+        "rx_socket",
+        "drops:",
+        "every buffer back in the pool: yes",
+    ] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+    let (code, out, err) = strata(&["bench", "--duration", "0.5", "--mode", "pipeline", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+    for key in [
+        "interfaces",
+        "protocols",
+        "stages",
+        "pools",
+        "queues",
+        "rates",
+        "bench",
+    ] {
+        assert!(json.get(key).is_some(), "{key}: {out}");
+    }
+    assert_eq!(json["bench"]["mode"], "pipeline");
+    assert!(json["bench"]["rx_packets"].as_u64().unwrap() > 0);
+    assert_eq!(json["bench"]["buffers_home"], true);
 }

@@ -35,6 +35,9 @@ pub struct GeneratorConfig {
     /// way a peer stack's in-memory device lends its frames. Without it, each
     /// frame costs an allocation and a copy, as a NIC's DMA into a fresh buffer.
     pub lend: bool,
+    /// Tag the flows with 802.1Q priorities (VLAN 0, priority-tagged): flow
+    /// `i` gets PCP `i % priorities`; 0 leaves the frames untagged.
+    pub priorities: u8,
 }
 
 impl Default for GeneratorConfig {
@@ -48,6 +51,7 @@ impl Default for GeneratorConfig {
             flows: 1,
             count: None,
             lend: false,
+            priorities: 0,
         }
     }
 }
@@ -136,7 +140,15 @@ impl Generator {
             return Err(GeneratorError::NoFlows);
         }
         let templates: Vec<Vec<u8>> = (0..config.flows)
-            .map(|flow| udp_frame(config, 10_000u16.wrapping_add(flow)))
+            .map(|flow| {
+                let frame = udp_frame(config, 10_000u16.wrapping_add(flow));
+                if config.priorities > 0 {
+                    let pcp = (flow % u16::from(config.priorities)) as u8;
+                    crate::worker::tag_frame(&frame, pcp, 0)
+                } else {
+                    frame
+                }
+            })
             .collect();
         let mut cache = cache;
         let mut lent = Vec::new();

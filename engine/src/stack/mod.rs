@@ -448,6 +448,20 @@ impl Stack {
         &self.addrconf
     }
 
+    /// Adds a permanent IPv4 neighbour (`ip neigh add ... permanent`).
+    ///
+    /// # Errors
+    ///
+    /// The ARP cache's refusal: not a unicast address, or no room.
+    pub fn insert_neighbour(
+        &mut self,
+        now: Instant,
+        addr: Ipv4Addr,
+        mac: EthernetAddress,
+    ) -> Result<(), strata_l2::ArpDropReason> {
+        self.arp.insert_permanent(now, addr, mac)
+    }
+
     /// Opens a UDP socket on `local` (an unspecified address: any of ours).
     ///
     /// # Errors

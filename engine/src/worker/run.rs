@@ -266,6 +266,10 @@ impl WorkerLoop {
                 self.dirty = true;
             }
         }
+        // TX is timed on the rounds whose receive was (one sampling decision
+        // per round: two calls to `burst_start` a round would always leave the
+        // sample to the same one of them).
+        let sample = first_t0.is_some();
         for (port, stack) in self.ports.iter_mut().zip(self.stacks.iter_mut()) {
             work += transmit(
                 port,
@@ -274,6 +278,7 @@ impl WorkerLoop {
                 &mut self.recorder,
                 &mut self.counters,
                 &self.knobs,
+                sample,
             );
         }
         if work > 0 {
@@ -306,6 +311,7 @@ impl WorkerLoop {
                 &mut self.recorder,
                 &mut self.counters,
                 &knobs,
+                false,
             );
             let left = port.pending.bufs.len() as u64;
             port.pending.bufs.clear();
@@ -358,11 +364,12 @@ fn transmit(
     recorder: &mut StageRecorder,
     counters: &mut WorkerCounters,
     knobs: &Knobs,
+    sample: bool,
 ) -> usize {
     if stack.transmit_len() == 0 && port.pending.bufs.is_empty() {
         return 0;
     }
-    let t0 = recorder.burst_start();
+    let t0 = sample.then(Instant::now);
     stack.poll_transmit(&mut port.pending.bufs);
     let pending = &mut port.pending.bufs;
     let moved = match &mut port.io {
