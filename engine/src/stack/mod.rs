@@ -366,6 +366,18 @@ pub struct Stack {
     events: mgmt::Events,
     /// Administratively up.
     up: bool,
+    /// The address sets the receive path checks against, kept current by
+    /// [`Stack::refresh_addresses`] so that no packet allocates them.
+    addrs: AddressSets,
+}
+
+/// The interface's addresses as the receive path needs them.
+#[derive(Debug, Default)]
+struct AddressSets {
+    v4: Vec<Ipv4Addr>,
+    v6_usable: Vec<Ipv6Addr>,
+    v6_tentative: Vec<Ipv6Addr>,
+    v6_groups: Vec<Ipv6Addr>,
 }
 
 /// Most frames waiting for the device before new ones are dropped.
@@ -409,6 +421,7 @@ impl Stack {
             touched: true,
             events: mgmt::Events::default(),
             up: true,
+            addrs: AddressSets::default(),
             arp,
             mld,
             addrconf,
@@ -595,6 +608,7 @@ impl Stack {
     /// and applies their events.
     fn drain_protocols(&mut self, now: Instant) {
         self.touched = false;
+        self.refresh_addresses();
         while let Some(t) = self.arp.poll_transmit(now) {
             if let Some(buf) = self.frame_with(64, |b| t.emit(b)) {
                 self.queue_tx(buf);
@@ -678,13 +692,25 @@ impl Stack {
         }
     }
 
-    /// The IPv6 addresses that answer now (preferred or deprecated).
-    fn usable_v6(&self) -> Vec<Ipv6Addr> {
-        self.addrconf
-            .addresses()
-            .filter(|info| self.addrconf.answers_for(info.addr))
-            .map(|info| info.addr)
-            .collect()
+    /// Rebuilds the address sets from the configuration, autoconfiguration
+    /// and MLD (after anything that may change them: protocol input, timers),
+    /// reusing their memory.
+    fn refresh_addresses(&mut self) {
+        let sets = &mut self.addrs;
+        sets.v4.clear();
+        sets.v4.extend(self.config.ipv4.iter().map(|&(a, _)| a));
+        sets.v6_usable.clear();
+        sets.v6_tentative.clear();
+        for info in self.addrconf.addresses() {
+            if self.addrconf.answers_for(info.addr) {
+                sets.v6_usable.push(info.addr);
+            } else {
+                sets.v6_tentative.push(info.addr);
+            }
+        }
+        sets.v6_groups.clear();
+        sets.v6_groups.extend(self.addrconf.groups());
+        sets.v6_groups.extend(self.mld.groups());
     }
 
     fn next_ident(&mut self) -> u16 {

@@ -164,8 +164,7 @@ impl Stack {
             return;
         };
         self.counters.arp.recv += 1;
-        let ours: Vec<Ipv4Addr> = self.config.ipv4.iter().map(|&(a, _)| a).collect();
-        self.arp.handle_arp(now, &repr, &ours);
+        self.arp.handle_arp(now, &repr, &self.addrs.v4);
     }
 
     // ---- IPv4 ---------------------------------------------------------------------
@@ -314,19 +313,10 @@ impl Stack {
         let headers = m.layout.headers(buf.data());
         let ip = Ipv6Packet::new_unchecked(headers.l3());
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        let usable = self.usable_v6();
-        let tentative: Vec<Ipv6Addr> = self
-            .addrconf
-            .addresses()
-            .map(|info| info.addr)
-            .filter(|a| !usable.contains(a))
-            .collect();
-        let mut groups = self.addrconf.groups();
-        groups.extend(self.mld.groups());
         let local = Ipv6Local {
-            addrs: &usable,
-            tentative: &tentative,
-            groups: &groups,
+            addrs: &self.addrs.v6_usable,
+            tentative: &self.addrs.v6_tentative,
+            groups: &self.addrs.v6_groups,
             forwarding: false,
         };
         let delivery = match accept_ipv6(&src, &dst, &local) {
@@ -518,8 +508,8 @@ impl Stack {
                     return;
                 };
                 self.addrconf.handle_ndisc(now, src, &nd_packet);
-                let ours = self.usable_v6();
-                self.nd.handle_ndisc(now, src, dst, &repr, &ours);
+                self.nd
+                    .handle_ndisc(now, src, dst, &repr, &self.addrs.v6_usable);
             }
             Icmpv6Message::MldQuery => {
                 self.mld
