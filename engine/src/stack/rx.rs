@@ -18,6 +18,7 @@ use strata_pools::NetBuf;
 
 use super::icmp::{V4Error, V6Error};
 use super::Stack;
+use crate::stats::{Stage, StageRecorder};
 
 /// What the stages know of one frame of the burst, kept beside its buffer (the
 /// buffers stay where the device put them until the burst is done: moving a
@@ -60,6 +61,26 @@ impl Stack {
     /// them through the stack stage by stage, and queues whatever it answers
     /// for [`Stack::poll_transmit`].
     pub fn receive(&mut self, now: Instant, bufs: &mut Vec<NetBuf>) {
+        self.receive_timed(now, bufs, None);
+    }
+
+    /// [`Stack::receive`], recording in `timing`'s recorder when each stage
+    /// finished with the burst, measured from `timing`'s start (the moment
+    /// the device handed the burst over): `rx_l2`, `rx_l3`, `rx_l4` and
+    /// `rx_socket` (Zephyr's packet processing statistics). With `None`,
+    /// exactly [`Stack::receive`].
+    pub fn receive_timed(
+        &mut self,
+        now: Instant,
+        bufs: &mut Vec<NetBuf>,
+        mut timing: Option<(&mut StageRecorder, std::time::Instant)>,
+    ) {
+        let n = bufs.len() as u64;
+        let mut mark = |stage: Stage| {
+            if let Some((recorder, t0)) = timing.as_mut() {
+                recorder.stage_done(stage, Some(*t0), n);
+            }
+        };
         if !self.up {
             self.counters.eth.drop_n("down", bufs.len() as u64);
             bufs.clear();
@@ -69,6 +90,7 @@ impl Stack {
         let meta = &mut scratch.meta;
         meta.clear();
         self.stage_l2(bufs, meta);
+        mark(Stage::RxL2);
         let mut arp = false;
         for (buf, m) in bufs.iter().zip(meta.iter_mut()) {
             if m.step == Step::Arp {
@@ -87,12 +109,15 @@ impl Stack {
                 _ => {}
             }
         }
+        mark(Stage::RxL3);
         for (buf, m) in bufs.iter_mut().zip(meta.iter_mut()) {
             if m.step == Step::Udp {
                 self.input_udp(now, buf, m);
             }
         }
+        mark(Stage::RxL4);
         self.deliver(bufs, meta);
+        mark(Stage::RxSocket);
         self.scratch = scratch;
         if self.touched {
             self.drain_protocols(now);

@@ -507,3 +507,30 @@ fn a_socket_sends_through_its_ring_and_receives_with_recv_from() {
     drop((socket, stack, out));
     assert_eq!(pool.stats().free, pool.capacity());
 }
+
+#[test]
+fn timed_receive_marks_every_receive_stage() {
+    use crate::stats::{StageConfig, StageRecorder};
+    let pool = pool();
+    let mut stack = stack(&pool);
+    let mut socket = stack.bind_udp(SocketAddr::new(US4.into(), 5353)).unwrap();
+    let mut recorder = StageRecorder::new(StageConfig {
+        sample_every: 1,
+        ..StageConfig::default()
+    });
+    let mut bufs: Vec<NetBuf> = (0..4)
+        .map(|_| to_buf(&pool, &udp4(5353, b"timed")))
+        .collect();
+    let t0 = recorder.burst_start().unwrap();
+    stack.receive_timed(START, &mut bufs, Some((&mut recorder, t0)));
+    let stages: Vec<(String, u64)> = recorder
+        .stage_stats()
+        .into_iter()
+        .filter(|s| s.packets > 0)
+        .map(|s| (s.name, s.packets))
+        .collect();
+    let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["rx_l2", "rx_l3", "rx_l4", "rx_socket"]);
+    assert!(stages.iter().all(|(_, n)| *n == 4));
+    assert_eq!(socket.recv_burst(&mut Vec::new(), 8), 4);
+}

@@ -56,9 +56,9 @@
 //! [`StatsReader`] every [`WorkerConfig::publish_interval`] and before it
 //! waits: interfaces from the device counters, protocols from
 //! [`Stack::protocols`], the pools named in the job, the class and TX rings
-//! (pipeline), and stage latencies: `rx_socket` (from the burst's handover
-//! to the stack until [`Stack::receive`] returned: every datagram is in its
-//! socket's ring), `rx_app` (until the application's poll returned, for
+//! (pipeline), and stage latencies from the burst's handover to the end of
+//! each of the stack's stages: `rx_l2`, `rx_l3`, `rx_l4` and `rx_socket`
+//! (every datagram in its socket's ring; [`Stack::receive_timed`]), `rx_app` (until the application's poll returned, for
 //! rounds where it did work) and `tx_device` (from collecting the stack's
 //! frames until the device or TX ring took them). In pipeline mode the
 //! handover is the worker's pop from the class rings.

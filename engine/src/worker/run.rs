@@ -238,9 +238,10 @@ impl WorkerLoop {
             };
             if n > 0 {
                 let t0 = self.recorder.burst_start();
-                stack.receive(now, &mut self.rx);
+                // The stack marks rx_l2, rx_l3, rx_l4 and rx_socket itself.
+                let timing = t0.map(|t0| (&mut self.recorder, t0));
+                stack.receive_timed(now, &mut self.rx, timing);
                 self.rx.clear();
-                self.recorder.stage_done(Stage::RxSocket, t0, n as u64);
                 first_t0 = first_t0.or(t0);
                 received += n;
             }
