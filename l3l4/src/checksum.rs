@@ -108,6 +108,43 @@ fn sum_native_short(data: &[u8]) -> u64 {
     }
 }
 
+/// Whether an IPv4 header (`header`, 20 bytes) and the UDP datagram after it
+/// (`udp`, its whole length) both verify: one pass in native byte order, the
+/// pseudo-header's addresses taken from the header. A one's-complement sum of
+/// all ones reads the same in either byte order, so nothing is swapped.
+/// `check_header`/`check_udp` say which of the two to verify.
+#[inline(always)]
+pub fn verify_ipv4_udp(
+    header: &[u8; 20],
+    udp: &[u8],
+    check_header: bool,
+    check_udp: bool,
+) -> (bool, bool) {
+    let word = |at: usize| {
+        u64::from(u32::from_ne_bytes([
+            header[at],
+            header[at + 1],
+            header[at + 2],
+            header[at + 3],
+        ]))
+    };
+    let addrs = word(12) + word(16);
+    let header_ok = !check_header || fold64(word(0) + word(4) + word(8) + addrs) == 0xffff;
+    let udp_ok = !check_udp || {
+        // The pseudo-header's zero byte and protocol, and the UDP length, as
+        // big-endian 16-bit words read in native order.
+        let proto_len = u64::from(u16::from_ne_bytes([0, 17]))
+            + u64::from(u16::from_ne_bytes((udp.len() as u16).to_be_bytes()));
+        let data = if udp.len() < 64 {
+            sum_native_short(udp)
+        } else {
+            sum_native(udp)
+        };
+        fold64(addrs + proto_len + data) == 0xffff
+    };
+    (header_ok, udp_ok)
+}
+
 /// Folds a 64-bit one's-complement sum to 16 bits.
 #[inline(always)]
 const fn fold64(sum: u64) -> u16 {
@@ -600,6 +637,48 @@ mod tests {
         assert!(!Checksum::None.rx() && !Checksum::None.tx());
         let off = ChecksumCaps::offloaded();
         assert!(!off.udp.rx() && !off.icmpv6.tx());
+    }
+
+    /// The one-pass IPv4 + UDP verification decides as the general path:
+    /// IPv4 header checksum, then the UDP checksum over its pseudo-header.
+    fn general_ipv4_udp(header: &[u8; 20], udp: &[u8]) -> (bool, bool) {
+        let header_ok = checksum(header) == 0;
+        let src = Ipv4Addr::new(header[12], header[13], header[14], header[15]);
+        let dst = Ipv4Addr::new(header[16], header[17], header[18], header[19]);
+        let pseudo = pseudo_header_v4(src, dst, IpProtocol::Udp, udp.len() as u16);
+        let udp_ok = fold(pseudo + sum(udp)) == 0xffff;
+        (header_ok, udp_ok)
+    }
+
+    proptest! {
+        #[test]
+        fn one_pass_ipv4_udp_agrees(
+            mut header in any::<[u8; 20]>(),
+            mut udp in proptest::collection::vec(any::<u8>(), 8..200),
+            fix_header in any::<bool>(),
+            fix_udp in any::<bool>(),
+        ) {
+            // Make the checksums right half of the time, so both answers occur.
+            if fix_header {
+                header[10] = 0;
+                header[11] = 0;
+                let c = checksum(&header);
+                header[10..12].copy_from_slice(&c.to_be_bytes());
+            }
+            if fix_udp {
+                udp[6] = 0;
+                udp[7] = 0;
+                let src = Ipv4Addr::new(header[12], header[13], header[14], header[15]);
+                let dst = Ipv4Addr::new(header[16], header[17], header[18], header[19]);
+                let pseudo = pseudo_header_v4(src, dst, IpProtocol::Udp, udp.len() as u16);
+                let c = !fold(pseudo + sum(&udp));
+                udp[6..8].copy_from_slice(&c.to_be_bytes());
+            }
+            prop_assert_eq!(verify_ipv4_udp(&header, &udp, true, true), general_ipv4_udp(&header, &udp));
+            if fix_header && fix_udp {
+                prop_assert_eq!(verify_ipv4_udp(&header, &udp, true, true), (true, true));
+            }
+        }
     }
 
     proptest! {

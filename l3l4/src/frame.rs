@@ -655,18 +655,16 @@ fn untagged_udp4(frame: &[u8], caps: Option<&ChecksumCaps>) -> Option<usize> {
     }
     if let Some(caps) = caps {
         let ip_header: &[u8; ipv4::HEADER_LEN] = headers[L3..L4].try_into().ok()?;
-        let header = crate::checksum::sum_words(ip_header);
-        if caps.ipv4.rx() && crate::checksum::fold(header) != 0xffff {
-            return None;
-        }
+        // A zero UDP checksum over IPv4: none was computed.
         let field = u16::from_be_bytes([headers[L4 + 6], headers[L4 + 7]]);
-        if caps.udp.rx() && field != 0 {
-            let addrs: &[u8; 8] = headers[L3 + 12..L4].try_into().ok()?;
-            let pseudo = crate::checksum::sum_words(addrs) + 17 + udp_len as u32;
-            let total = pseudo + crate::checksum::sum(&frame[L4..L4 + udp_len]);
-            if crate::checksum::fold(total) != 0xffff {
-                return None;
-            }
+        let (header_ok, udp_ok) = crate::checksum::verify_ipv4_udp(
+            ip_header,
+            &frame[L4..L4 + udp_len],
+            caps.ipv4.rx(),
+            caps.udp.rx() && field != 0,
+        );
+        if !(header_ok && udp_ok) {
+            return None;
         }
     }
     Some(L3 + total_len)
