@@ -50,6 +50,11 @@ pub struct BenchConfig {
     pub cpus: Option<Vec<usize>>,
     /// Time every Nth burst through the stages (0: no timing; default 16).
     pub sample_every: u32,
+    /// Run the application on a thread of its own, on the next CPU, reading
+    /// and sending through the sockets' rings (the pipeline through the
+    /// socket ring); its latency from the device's handover (a timestamp in
+    /// every frame) is reported as the stage `rx_app_thread`.
+    pub app_thread: bool,
 }
 
 impl Default for BenchConfig {
@@ -64,6 +69,7 @@ impl Default for BenchConfig {
             echo: true,
             cpus: None,
             sample_every: 16,
+            app_thread: false,
         }
     }
 }
@@ -195,6 +201,10 @@ pub fn run_bench(
         };
     }
     let received = Arc::new(AtomicU64::new(0));
+    let epoch = std::time::Instant::now();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut app_threads = Vec::new();
+    let allowed = crate::cpu::allowed_cpus();
     let mut jobs = Vec::new();
     for worker in 0..config.workers {
         let us_mac = EthernetAddress([0x02, 0, 0, 0, 0x01, worker as u8]);
@@ -209,6 +219,7 @@ pub fn run_bench(
             count: None,
             lend: false,
             priorities: if config.classes > 1 { 8 } else { 0 },
+            stamp: config.app_thread.then_some(epoch),
         };
         let device = Generator::new(&generator, pool.cache().map_err(BenchError::Pool)?)
             .map_err(|e| BenchError::Config(e.to_string()))?;
@@ -229,6 +240,25 @@ pub fn run_bench(
         let mut socket = stack.bind_udp(SocketAddr::new(US.into(), PORT))?;
         let counter = Arc::clone(&received);
         let echo = config.echo;
+        if config.app_thread {
+            // The application on the next CPU: reads and echoes through the
+            // socket's rings; the worker only runs the stack.
+            let cpu = config
+                .cpus
+                .as_ref()
+                .and_then(|c| c.get(config.workers + worker).copied())
+                .or_else(|| {
+                    allowed
+                        .get((config.workers + worker) % allowed.len().max(1))
+                        .copied()
+                });
+            let stop = Arc::clone(&stop);
+            app_threads.push(std::thread::spawn(move || {
+                app_thread(socket, counter, stop, echo, epoch, cpu)
+            }));
+            jobs.push(WorkerJob::new().port(device, stack).pool(pool.clone()));
+            continue;
+        }
         let mut bufs = Vec::with_capacity(64);
         let app = move |ctx: &mut AppContext<'_>| {
             let n = socket.recv_bufs(&mut bufs, 64);
@@ -241,15 +271,7 @@ pub fn run_bench(
             let local = socket.local_addr();
             if let (true, Some(stack)) = (echo, ctx.stack(0)) {
                 for mut buf in bufs.drain(..) {
-                    // The payload stays where it is; the echo's headers go
-                    // in front of it.
-                    let data = buf.data();
-                    let header_len = usize::from(data[0] & 0x0f) * 4 + 8;
-                    let src = SocketAddr::new(
-                        Ipv4Addr::new(data[12], data[13], data[14], data[15]).into(),
-                        u16::from_be_bytes([data[header_len - 8], data[header_len - 7]]),
-                    );
-                    if buf.pull(header_len).is_ok() {
+                    if let Some(src) = echo_target(&mut buf) {
                         let _ = stack.send_udp(now, local, src, buf);
                     }
                 }
@@ -287,7 +309,15 @@ pub fn run_bench(
     // Relaxed: the workers are about to be joined (stop synchronises).
     let rx_packets = received.load(Ordering::Relaxed);
     let elapsed = start.elapsed();
-    let stats = set.stats().snapshot();
+    let mut stats = set.stats().snapshot();
+    // Release: pairs with the application threads' Acquire load; they stop
+    // and hand back their latency histograms.
+    stop.store(true, Ordering::Release);
+    for handle in app_threads {
+        if let Ok(latency) = handle.join() {
+            stats.stages.push(latency);
+        }
+    }
     let reports = set.stop()?;
     let tx_packets = reports
         .iter()
@@ -305,6 +335,77 @@ pub fn run_bench(
         stats,
         buffers_home,
     })
+}
+
+/// Turns a received datagram's buffer (from its IP header on) into the
+/// echo's payload: the headers pulled off; returns where it came from.
+fn echo_target(buf: &mut strata_pools::NetBuf) -> Option<SocketAddr> {
+    let data = buf.data();
+    let header_len = usize::from(*data.first()? & 0x0f) * 4;
+    let src = SocketAddr::new(
+        Ipv4Addr::new(data[12], data[13], data[14], data[15]).into(),
+        u16::from_be_bytes([*data.get(header_len)?, *data.get(header_len + 1)?]),
+    );
+    buf.pull(header_len + 8).ok()?;
+    Some(src)
+}
+
+/// The application on a thread of its own: reads every datagram from the
+/// socket's ring, records how long ago the generator handed it over (the
+/// stamp in its payload), and echoes it through the socket's send ring.
+fn app_thread(
+    mut socket: crate::stack::UdpSocket,
+    counter: Arc<AtomicU64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    echo: bool,
+    epoch: std::time::Instant,
+    cpu: Option<usize>,
+) -> StageStats {
+    if let Some(cpu) = cpu {
+        let _ = crate::cpu::pin_current(cpu);
+    }
+    let mut latency = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)
+        .expect("valid histogram bounds");
+    let mut bufs = Vec::with_capacity(64);
+    let mut seen = 0u64;
+    // Acquire: pairs with the main thread's Release store of the stop flag.
+    while !stop.load(Ordering::Acquire) {
+        let n = socket.recv_bufs(&mut bufs, 64);
+        if n == 0 {
+            std::hint::spin_loop();
+            continue;
+        }
+        let now = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        for mut buf in bufs.drain(..) {
+            seen += 1;
+            // Every 16th datagram is timed (a clock read per datagram would
+            // be most of the application's work).
+            if seen % 16 == 0 {
+                let data = buf.data();
+                let payload_at = usize::from(data[0] & 0x0f) * 4 + 8;
+                if let Some(stamp) = data.get(payload_at..).and_then(crate::dev::stamp_of) {
+                    let _ = latency.record(now.saturating_sub(stamp).max(1));
+                }
+            }
+            if echo {
+                if let Some(src) = echo_target(&mut buf) {
+                    let _ = socket.send_buf(buf, src);
+                }
+            }
+        }
+        // Relaxed: a statistic, read by the main thread once a second.
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    StageStats {
+        name: "rx_app_thread".to_owned(),
+        packets: latency.len(),
+        p50_ns: latency.value_at_quantile(0.5),
+        p90_ns: latency.value_at_quantile(0.9),
+        p99_ns: latency.value_at_quantile(0.99),
+        max_ns: latency.max(),
+        mean_ns: latency.mean(),
+        class: None,
+    }
 }
 
 #[cfg(test)]
@@ -337,6 +438,28 @@ mod tests {
             );
             assert!(!report.stages().is_empty());
         }
+    }
+
+    #[test]
+    fn the_application_on_its_own_thread_reports_its_latency() {
+        let config = BenchConfig {
+            app_thread: true,
+            duration: Duration::from_millis(300),
+            ..BenchConfig::default()
+        };
+        let report = run_bench(&config, |_| {}).unwrap();
+        assert!(report.rx_packets > 1000, "{}", report.rx_packets);
+        assert!(
+            report.tx_packets > 0,
+            "echoes went out through the socket ring"
+        );
+        assert!(report.buffers_home);
+        let app = report
+            .stages()
+            .iter()
+            .find(|s| s.name == "rx_app_thread")
+            .expect("latency measured");
+        assert!(app.packets > 0 && app.p50_ns > 0 && app.p99_ns >= app.p50_ns);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `strata bench [--workers N] [--mode rtc|pipeline] [--size BYTES] [--flows N]
 //! [--classes N] [--duration SECS] [--cpus LIST] [--no-echo] [--sample N]
-//! [--json] [--config FILE]`: the whole stack in memory (see `strata_engine::bench`).
+//! [--app-thread] [--json] [--config FILE]`: the whole stack in memory (see `strata_engine::bench`).
 //!
 //! The configuration file is TOML with the same names (`workers`, `mode`,
-//! `size`, `flows`, `classes`, `duration`, `cpus`, `echo`); flags override it.
+//! `size`, `flows`, `classes`, `duration`, `cpus`, `echo`, `app_thread`); flags
+//! override it.
 //! `strata bench --rings [...]` runs the ring and pool comparison instead.
 
 use std::fmt::Write as _;
@@ -25,6 +26,7 @@ struct FileConfig {
     duration: Option<f64>,
     cpus: Option<String>,
     echo: Option<bool>,
+    app_thread: Option<bool>,
 }
 
 /// A parsed `bench` command line.
@@ -109,6 +111,9 @@ pub fn parse(args: &[String]) -> Result<BenchArgs, String> {
     if let Some(e) = file.echo {
         config.echo = e;
     }
+    if let Some(a) = file.app_thread {
+        config.app_thread = a;
+    }
     let mut json = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -137,6 +142,7 @@ pub fn parse(args: &[String]) -> Result<BenchArgs, String> {
             "--duration" => config.duration = seconds(flag, value()?)?,
             "--cpus" => config.cpus = Some(cpus(value()?)?),
             "--no-echo" => config.echo = false,
+            "--app-thread" => config.app_thread = true,
             "--sample" => {
                 config.sample_every = number(
                     flag,
@@ -213,6 +219,7 @@ fn json(report: &BenchReport) -> String {
                 "classes": report.config.classes,
                 "echo": report.config.echo,
                 "sample_every": report.config.sample_every,
+                "app_thread": report.config.app_thread,
                 "seconds": report.elapsed.as_secs_f64(),
                 "rx_packets": report.rx_packets,
                 "tx_packets": report.tx_packets,

@@ -18,7 +18,7 @@ commands:
   bench     the whole stack in memory: generators feeding UDP sockets, echoes back out
             [--workers N] [--mode rtc|pipeline] [--size BYTES] [--flows N]
             [--classes N] [--duration SECS] [--cpus LIST] [--no-echo] [--sample N]
-            [--json] [--config FILE]
+            [--app-thread] [--json] [--config FILE]
   bench --rings
             rings and pools beside DPDK, rtrb and crossbeam (in memory, no root)
             [--runs N] [--pool-seconds S] [--scale X] [--no-dpdk] [--json] [--quiet]

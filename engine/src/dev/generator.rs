@@ -38,6 +38,17 @@ pub struct GeneratorConfig {
     /// Tag the flows with 802.1Q priorities (VLAN 0, priority-tagged): flow
     /// `i` gets PCP `i % priorities`; 0 leaves the frames untagged.
     pub priorities: u8,
+    /// Write into the first 8 payload bytes of every frame (copy mode) the
+    /// nanoseconds since this instant at which the frame was handed over, big
+    /// endian, the UDP checksum updated to match (RFC 1624): what
+    /// [`stamp_of`] reads back to measure latency end to end.
+    pub stamp: Option<std::time::Instant>,
+}
+
+/// The handover time [`GeneratorConfig::stamp`] wrote into a UDP payload,
+/// in nanoseconds since the stamp's epoch.
+pub fn stamp_of(payload: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(payload.get(..8)?.try_into().ok()?))
 }
 
 impl Default for GeneratorConfig {
@@ -52,6 +63,7 @@ impl Default for GeneratorConfig {
             count: None,
             lend: false,
             priorities: 0,
+            stamp: None,
         }
     }
 }
@@ -79,6 +91,9 @@ pub struct Generator {
     templates: Vec<Vec<u8>>,
     /// The templates in pool buffers, when lending.
     lent: Vec<NetBuf>,
+    /// Where the UDP header starts in a frame (behind a priority tag or not).
+    udp_at: usize,
+    stamp: Option<std::time::Instant>,
     next: usize,
     left: Option<u64>,
     stats: DeviceStats,
@@ -172,6 +187,8 @@ impl Generator {
             cache,
             templates,
             lent,
+            udp_at: 34 + if config.priorities > 0 { 4 } else { 0 },
+            stamp: config.stamp,
             next: 0,
             left: config.count,
             stats: DeviceStats::default(),
@@ -223,6 +240,10 @@ impl Device for Generator {
             if buf.put(template).is_err() {
                 self.stats.rx_dropped += 1;
             }
+            if let Some(epoch) = self.stamp {
+                let ns = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                stamp_frame(buf, self.udp_at, ns);
+            }
             self.stats.rx_bytes += template.len() as u64;
         }
         self.stats.rx_packets += got as u64;
@@ -243,6 +264,36 @@ impl Device for Generator {
     fn stats(&self) -> DeviceStats {
         self.stats
     }
+}
+
+/// Writes `ns` into the first 8 payload bytes of the UDP datagram at
+/// `udp_at`, updating its checksum word by word (RFC 1624).
+fn stamp_frame(buf: &mut NetBuf, udp_at: usize, ns: u64) {
+    let Ok(data) = buf.data_mut() else {
+        return;
+    };
+    let Some(udp) = data.get_mut(udp_at..) else {
+        return;
+    };
+    if udp.len() < 16 {
+        return;
+    }
+    let mut sum = u16::from_be_bytes([udp[6], udp[7]]);
+    let new = ns.to_be_bytes();
+    for i in 0..4 {
+        let at = 8 + 2 * i;
+        let old = u16::from_be_bytes([udp[at], udp[at + 1]]);
+        let word = u16::from_be_bytes([new[2 * i], new[2 * i + 1]]);
+        if sum != 0 {
+            sum = strata_l3l4::checksum::update_u16(sum, old, word);
+        }
+        udp[at..at + 2].copy_from_slice(&word.to_be_bytes());
+    }
+    // A computed checksum of zero is sent as all ones (RFC 768).
+    if sum == 0 && u16::from_be_bytes([udp[6], udp[7]]) != 0 {
+        sum = 0xffff;
+    }
+    udp[6..8].copy_from_slice(&sum.to_be_bytes());
 }
 
 #[cfg(test)]
@@ -305,6 +356,30 @@ mod tests {
         assert!(!a[0].is_unique(), "a lent frame shares its buffer");
         drop((a, b, lending, copying));
         assert_eq!(pool.stats().free, pool.capacity());
+    }
+
+    #[test]
+    fn stamped_frames_keep_valid_checksums_and_carry_the_time() {
+        let pool = Pool::new(PoolConfig::named("gen-stamp")).unwrap();
+        let epoch = std::time::Instant::now();
+        for priorities in [0, 8] {
+            let config = GeneratorConfig {
+                flows: 4,
+                priorities,
+                stamp: Some(epoch),
+                ..GeneratorConfig::default()
+            };
+            let mut generator = Generator::new(&config, pool.cache().unwrap()).unwrap();
+            let mut out = Vec::new();
+            assert_eq!(generator.rx_burst(&mut out, 16), 16);
+            let limit = u64::try_from(epoch.elapsed().as_nanos()).unwrap();
+            for buf in &out {
+                let headers = FrameHeaders::parse_checked(buf.data(), &ChecksumCaps::software())
+                    .expect("checksums still good");
+                let stamp = stamp_of(headers.udp().unwrap().payload()).unwrap();
+                assert!(stamp <= limit);
+            }
+        }
     }
 
     #[test]

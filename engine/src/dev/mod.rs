@@ -29,7 +29,7 @@ pub mod null;
 pub mod pair;
 pub mod pcap;
 
-pub use generator::{Generator, GeneratorConfig, GeneratorError};
+pub use generator::{stamp_of, Generator, GeneratorConfig, GeneratorError};
 pub use impair::{ImpairConfig, ImpairCounters, ImpairError, ImpairStats, Impaired, Impairments};
 pub use null::{NullConfig, NullDevice, NullError};
 pub use pair::{pair, PairConfig, PairDevice};

@@ -260,6 +260,10 @@ impl WorkerLoop {
                 work += items;
             }
         }
+        // What applications on other threads queued on their sockets.
+        for stack in &mut self.stacks {
+            work += stack.flush_sockets(now, 4 * self.knobs.burst);
+        }
         for stack in &mut self.stacks {
             if stack.poll_at().is_some_and(|at| at <= now) {
                 stack.handle_timeout(now);
