@@ -389,10 +389,11 @@ fn app_thread(
             }
             if echo {
                 if let Some(src) = echo_target(&mut buf) {
-                    let _ = socket.send_buf(buf, src);
+                    let _ = socket.queue_buf(buf, src);
                 }
             }
         }
+        let _ = socket.flush();
         // Relaxed: a statistic, read by the main thread once a second.
         counter.fetch_add(n as u64, Ordering::Relaxed);
     }
