@@ -627,9 +627,35 @@ impl Repr {
         Ok(repr)
     }
 
-    /// Length of the options [`Repr::emit`] writes, each group NOP-aligned so the
-    /// total is a whole number of words.
+    /// Length of the options [`Repr::emit`] writes: each group NOP-aligned so the
+    /// total is a whole number of words ([`Repr::aligned_len`]), or, when that
+    /// would not fit the 40 bytes a header has room for, packed without
+    /// alignment ([`Repr::packed_len`]) — the form a sender that fitted these
+    /// options into one header used.
     const fn options_len(&self) -> usize {
+        let aligned = self.aligned_len();
+        if HEADER_LEN + aligned <= MAX_HEADER_LEN {
+            aligned
+        } else {
+            self.packed_len()
+        }
+    }
+
+    /// The number of SACK blocks kept.
+    const fn sack_blocks(&self) -> usize {
+        let mut blocks = 0;
+        let mut i = 0;
+        while i < 3 {
+            if self.sack_ranges[i].is_some() {
+                blocks += 1;
+            }
+            i += 1;
+        }
+        blocks
+    }
+
+    /// The options in Linux's aligned layout.
+    const fn aligned_len(&self) -> usize {
         let mut len = 0;
         if self.max_seg_size.is_some() {
             len += 4;
@@ -642,23 +668,39 @@ impl Repr {
         if self.window_scale.is_some() {
             len += 4;
         }
-        let mut blocks = 0;
-        let mut i = 0;
-        while i < 3 {
-            if self.sack_ranges[i].is_some() {
-                blocks += 1;
-            }
-            i += 1;
-        }
+        let blocks = self.sack_blocks();
         if blocks > 0 {
             len += 4 + 8 * blocks;
         }
         len
     }
 
-    /// Length of the header [`Repr::emit`] writes: 20 bytes and the NOP-aligned
-    /// options. May exceed [`MAX_HEADER_LEN`] (timestamps and three SACK blocks on a
-    /// SYN with MSS), which `emit` then refuses.
+    /// The options back to back, the list padded with NOPs to a word.
+    const fn packed_len(&self) -> usize {
+        let mut len = 0;
+        if self.max_seg_size.is_some() {
+            len += 4;
+        }
+        if self.sack_permitted {
+            len += 2;
+        }
+        if self.timestamp.is_some() {
+            len += 10;
+        }
+        if self.window_scale.is_some() {
+            len += 3;
+        }
+        let blocks = self.sack_blocks();
+        if blocks > 0 {
+            len += 2 + 8 * blocks;
+        }
+        len.div_ceil(4) * 4
+    }
+
+    /// Length of the header [`Repr::emit`] writes: 20 bytes and the options. May
+    /// exceed [`MAX_HEADER_LEN`] when even the packed options do not fit (a repr
+    /// built by hand: every option and three SACK blocks), which `emit` then
+    /// refuses; a repr parsed from a segment always fits.
     pub const fn header_len(&self) -> usize {
         HEADER_LEN + self.options_len()
     }
@@ -672,7 +714,9 @@ impl Repr {
     /// must already be in place after the header; the segment is the first
     /// [`Repr::buffer_len`] bytes. Options go in the order Linux uses (MSS, SACK
     /// permitted, timestamps, window scale, SACK blocks), each preceded by NOPs that
-    /// align it as RFC 7323 Appendix A suggests, the list padded with NOPs to a word.
+    /// align it as RFC 7323 Appendix A suggests, the list padded with NOPs to a word
+    /// (back to back, without the aligning NOPs, when the aligned list would not
+    /// fit the header).
     /// When `caps.tcp` says software computes the checksum it is computed over the
     /// pseudo-header of `pair`; otherwise the field is seeded with the folded
     /// pseudo-header sum for the device to finish.
@@ -730,9 +774,11 @@ impl Repr {
     /// Writes the options into `out`, which is exactly the padded options length.
     fn emit_options(&self, out: &mut [u8]) {
         debug_assert_eq!(out.len(), self.options_len());
+        let packed = self.options_len() != self.aligned_len();
         let mut at = 0;
         // Each option ends on a word boundary: `pad` NOPs go before it.
         let mut put = |out: &mut [u8], option: TcpOption, pad: usize| {
+            let pad = if packed { 0 } else { pad };
             out[at..at + pad].fill(kind::NOP);
             at += pad;
             option.emit(&mut out[at..]);
@@ -760,7 +806,8 @@ impl Repr {
             }
             put(out, TcpOption::SackRange(blocks), 2);
         }
-        debug_assert_eq!(at, out.len());
+        // Packed options end anywhere: NOPs up to the word.
+        out[at..].fill(kind::NOP);
     }
 }
 
