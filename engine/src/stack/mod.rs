@@ -227,6 +227,8 @@ pub struct UdpSocket {
     /// Datagrams [`UdpSocket::queue_buf`] holds until a burst is full or
     /// [`UdpSocket::flush`].
     queued: Vec<Outgoing>,
+    /// Datagrams sent, for sampling their send time.
+    sends: u32,
 }
 
 /// A datagram on its way from a socket to the stack.
@@ -234,7 +236,14 @@ pub struct UdpSocket {
 pub(crate) struct Outgoing {
     payload: NetBuf,
     dst: SocketAddr,
+    /// When the application sent it, for one datagram in [`SEND_SAMPLE`]
+    /// (the transmit stages are timed from here).
+    sent_at: Option<std::time::Instant>,
 }
+
+/// One datagram in this many sent through a socket's ring carries its send
+/// time (a clock read per datagram would cost more than the send).
+pub const SEND_SAMPLE: u32 = 16;
 
 impl UdpSocket {
     /// The address and port it is bound to (unspecified: any of ours).
@@ -286,9 +295,18 @@ impl UdpSocket {
     /// [`SendError::WouldBlock`] when the socket's send ring is full (the
     /// buffer is dropped).
     pub fn send_buf(&mut self, payload: NetBuf, dst: SocketAddr) -> Result<(), SendError> {
-        self.tx
-            .push(Outgoing { payload, dst })
-            .map_err(|_| SendError::WouldBlock)
+        let out = self.outgoing(payload, dst);
+        self.tx.push(out).map_err(|_| SendError::WouldBlock)
+    }
+
+    fn outgoing(&mut self, payload: NetBuf, dst: SocketAddr) -> Outgoing {
+        self.sends = self.sends.wrapping_add(1);
+        let sent_at = (self.sends % SEND_SAMPLE == 0).then(std::time::Instant::now);
+        Outgoing {
+            payload,
+            dst,
+            sent_at,
+        }
     }
 
     /// Like [`UdpSocket::send_buf`], batched: the datagram waits in the socket
@@ -301,7 +319,8 @@ impl UdpSocket {
     /// [`SendError::WouldBlock`] when the send ring had no room for a full
     /// batch: the datagrams that did not fit are dropped.
     pub fn queue_buf(&mut self, payload: NetBuf, dst: SocketAddr) -> Result<(), SendError> {
-        self.queued.push(Outgoing { payload, dst });
+        let out = self.outgoing(payload, dst);
+        self.queued.push(out);
         if self.queued.len() >= 32 {
             return self.flush();
         }
@@ -539,6 +558,7 @@ impl Stack {
             pool: self.pool.clone(),
             scratch: Vec::new(),
             queued: Vec::new(),
+            sends: 0,
         })
     }
 
@@ -546,6 +566,17 @@ impl Stack {
     /// many went out to the IP layer. Datagrams that cannot be sent (no
     /// route, no buffer) are dropped and counted under `udp`.
     pub fn flush_sockets(&mut self, now: Instant, max: usize) -> usize {
+        self.flush_sockets_timed(now, max, None)
+    }
+
+    /// [`Stack::flush_sockets`], timing the transmit stages of the datagrams
+    /// that carry their send time ([`SEND_SAMPLE`]) into `recorder`.
+    pub fn flush_sockets_timed(
+        &mut self,
+        now: Instant,
+        max: usize,
+        mut recorder: Option<&mut crate::stats::StageRecorder>,
+    ) -> usize {
         let mut sent = 0;
         let mut batch = std::mem::take(&mut self.outgoing);
         for i in 0..self.socket_tx.len() {
@@ -554,7 +585,11 @@ impl Stack {
             // One burst per socket: one hand-over between cores.
             ring.pop_burst(&mut batch, max.saturating_sub(sent));
             for out in batch.drain(..) {
-                match self.send_udp(now, local, out.dst, out.payload) {
+                let timing = match (out.sent_at, recorder.as_deref_mut()) {
+                    (Some(t0), Some(recorder)) => Some((recorder, t0)),
+                    _ => None,
+                };
+                match self.send_udp_timed(now, local, out.dst, out.payload, timing) {
                     Ok(()) => sent += 1,
                     Err(SendError::NoRoute) => self.counters.udp.drop("no_route"),
                     Err(_) => self.counters.udp.drop("send_failed"),

@@ -534,3 +534,41 @@ fn timed_receive_marks_every_receive_stage() {
     assert!(stages.iter().all(|(_, n)| *n == 4));
     assert_eq!(socket.recv_burst(&mut Vec::new(), 8), 4);
 }
+
+#[test]
+fn sampled_socket_sends_time_the_transmit_stages() {
+    use crate::stats::{StageConfig, StageRecorder};
+    let pool = pool();
+    let mut stack = stack(&pool);
+    stack
+        .insert_neighbour(START, PEER4, EthernetAddress(PEER_MAC))
+        .unwrap();
+    let mut socket = stack.bind_udp(SocketAddr::new(US4.into(), 5353)).unwrap();
+    let peer = SocketAddr::new(PEER4.into(), 40000);
+    for _ in 0..2 * super::SEND_SAMPLE {
+        socket.queue_buf(socket.alloc().unwrap(), peer).unwrap();
+    }
+    socket.flush().unwrap();
+    let mut recorder = StageRecorder::new(StageConfig::default());
+    let sent = stack.flush_sockets_timed(START, 1024, Some(&mut recorder));
+    assert_eq!(sent, 2 * super::SEND_SAMPLE as usize);
+    let timed: Vec<(String, u64)> = recorder
+        .stage_stats()
+        .into_iter()
+        .filter(|s| s.packets > 0)
+        .map(|s| (s.name, s.packets))
+        .collect();
+    assert_eq!(
+        timed,
+        [
+            ("tx_l4".to_owned(), 2),
+            ("tx_l3".to_owned(), 2),
+            ("tx_l2".to_owned(), 2)
+        ]
+    );
+    let mut out = Vec::new();
+    assert_eq!(
+        stack.poll_transmit(&mut out),
+        2 * super::SEND_SAMPLE as usize
+    );
+}

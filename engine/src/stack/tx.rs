@@ -233,8 +233,33 @@ impl Stack {
         now: Instant,
         local: SocketAddr,
         dst: SocketAddr,
-        mut payload: NetBuf,
+        payload: NetBuf,
     ) -> Result<(), SendError> {
+        self.send_udp_timed(now, local, dst, payload, None)
+    }
+
+    /// [`Stack::send_udp`], recording in `timing`'s recorder when the datagram
+    /// finished each transmit stage — `tx_l4` (UDP header), `tx_l3` (IP header)
+    /// and `tx_l2` (Ethernet header and neighbour resolution: queued for the
+    /// device, or waiting) — measured from `timing`'s start (the
+    /// application's send).
+    ///
+    /// # Errors
+    ///
+    /// As [`Stack::send_udp`].
+    pub fn send_udp_timed(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        dst: SocketAddr,
+        mut payload: NetBuf,
+        mut timing: Option<(&mut crate::stats::StageRecorder, std::time::Instant)>,
+    ) -> Result<(), SendError> {
+        let mut mark = |stage: crate::stats::Stage| {
+            if let Some((recorder, t0)) = timing.as_mut() {
+                recorder.stage_done(stage, Some(*t0), 1);
+            }
+        };
         let src_ip = self
             .source_for(local.ip(), dst.ip())
             .ok_or(SendError::NoRoute)?;
@@ -281,6 +306,7 @@ impl Stack {
                 .map_err(|_| SendError::TooLong)?;
         }
         self.counters.udp.sent += 1;
+        mark(crate::stats::Stage::TxL4);
         match pair {
             IpPair::V4 { src, dst } => {
                 let ip = Ipv4Repr {
@@ -301,6 +327,7 @@ impl Stack {
                 if caps.ipv4.tx() {
                     packet.fill_checksum();
                 }
+                mark(crate::stats::Stage::TxL3);
                 ethernet_header(
                     payload.push(ETH).map_err(|_| SendError::NoBuffer)?,
                     mac,
@@ -326,6 +353,7 @@ impl Stack {
                     .map_err(|_| SendError::NoBuffer)?;
                 ip.emit(&mut strata_l3l4::Ipv6Packet::new_unchecked(header))
                     .map_err(|_| SendError::TooLong)?;
+                mark(crate::stats::Stage::TxL3);
                 ethernet_header(
                     payload.push(ETH).map_err(|_| SendError::NoBuffer)?,
                     mac,
@@ -334,6 +362,7 @@ impl Stack {
                 self.route_v6(now, src, dst, payload);
             }
         }
+        mark(crate::stats::Stage::TxL2);
         if self.tx.is_empty() {
             // The datagram waits for resolution: the solicitation goes now.
             self.drain_protocols(now);

@@ -58,7 +58,10 @@
 //! [`Stack::protocols`], the pools named in the job, the class and TX rings
 //! (pipeline), and stage latencies from the burst's handover to the end of
 //! each of the stack's stages: `rx_l2`, `rx_l3`, `rx_l4` and `rx_socket`
-//! (every datagram in its socket's ring; [`Stack::receive_timed`]), `rx_app` (until the application's poll returned, for
+//! (every datagram in its socket's ring; [`Stack::receive_timed`]), the
+//! transmit stages `tx_l4`, `tx_l3` and `tx_l2` of datagrams sent through
+//! socket rings (from the application's send, one in
+//! [`SEND_SAMPLE`](crate::stack::SEND_SAMPLE); [`Stack::flush_sockets_timed`]), `rx_app` (until the application's poll returned, for
 //! rounds where it did work) and `tx_device` (from collecting the stack's
 //! frames until the device or TX ring took them). In pipeline mode the
 //! handover is the worker's pop from the class rings.

@@ -262,7 +262,7 @@ impl WorkerLoop {
         }
         // What applications on other threads queued on their sockets.
         for stack in &mut self.stacks {
-            work += stack.flush_sockets(now, 4 * self.knobs.burst);
+            work += stack.flush_sockets_timed(now, 4 * self.knobs.burst, Some(&mut self.recorder));
         }
         for stack in &mut self.stacks {
             if stack.poll_at().is_some_and(|at| at <= now) {
