@@ -36,6 +36,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use strata_l2::{ArpCache, ArpConfig, EthernetAddress, Instant};
 use strata_l3l4::icmp::RateLimiter;
+use strata_l3l4::route::RouteTable;
 use strata_l3l4::udp_demux::{BindError, UdpDemux};
 use strata_l3l4::{
     AddrConf, AddrConfConfig, AddrLifetimes, ChecksumCaps, Ipv4Reassembler, Ipv6Reassembler,
@@ -63,6 +64,10 @@ pub struct StackConfig {
     pub ipv6: Vec<(Ipv6Addr, u8)>,
     /// IPv4 default gateway.
     pub gateway4: Option<Ipv4Addr>,
+    /// Static IPv4 routes: prefix, length, gateway (`ip route add P/L via G`).
+    pub routes4: Vec<(Ipv4Addr, u8, Ipv4Addr)>,
+    /// Static IPv6 routes: prefix, length, gateway.
+    pub routes6: Vec<(Ipv6Addr, u8, Ipv6Addr)>,
     /// Which checksums the device verifies and fills in.
     pub caps: ChecksumCaps,
     /// Duplicate address detection probes per IPv6 address (RFC 4862; 0 turns
@@ -86,6 +91,8 @@ impl Default for StackConfig {
             ipv4: Vec::new(),
             ipv6: Vec::new(),
             gateway4: None,
+            routes4: Vec::new(),
+            routes6: Vec::new(),
             caps: ChecksumCaps::software(),
             dad_transmits: 1,
             autoconf: true,
@@ -423,6 +430,15 @@ pub struct Stack {
     events: mgmt::Events,
     /// Administratively up.
     up: bool,
+    /// IPv4 routes: the connected prefixes, static routes and the default
+    /// gateway, longest prefix first.
+    routes4: RouteTable<Ipv4Addr>,
+    /// The last IPv4 lookup (destination, next hop): consecutive packets to
+    /// one destination skip the table. Cleared when the table changes.
+    last_route4: Option<(Ipv4Addr, Ipv4Addr)>,
+    /// IPv6 routes: the configured prefixes and static routes (routers and
+    /// on-link prefixes learnt from advertisements come after).
+    routes6: RouteTable<Ipv6Addr>,
     /// The address sets the receive path checks against, kept current by
     /// [`Stack::refresh_addresses`] so that no packet allocates them.
     addrs: AddressSets,
@@ -436,6 +452,9 @@ struct AddressSets {
     v6_tentative: Vec<Ipv6Addr>,
     v6_groups: Vec<Ipv6Addr>,
 }
+
+/// Most routes per family.
+const MAX_ROUTES: usize = 1024;
 
 /// Most frames waiting for the device before new ones are dropped.
 const TX_QUEUE_MAX: usize = 4096;
@@ -480,12 +499,16 @@ impl Stack {
             events: mgmt::Events::default(),
             up: true,
             addrs: AddressSets::default(),
+            routes4: RouteTable::new(MAX_ROUTES),
+            last_route4: None,
+            routes6: RouteTable::new(MAX_ROUTES),
             arp,
             mld,
             addrconf,
             pool,
             config,
         };
+        stack.build_routes();
         stack.events.push(MgmtEvent::InterfaceUp);
         for &(addr, _) in &stack.config.ipv4 {
             stack.events.push(MgmtEvent::AddressAdded(addr.into()));
@@ -517,6 +540,79 @@ impl Stack {
     /// IPv6 address configuration.
     pub fn addrconf(&self) -> &AddrConf {
         &self.addrconf
+    }
+
+    fn build_routes(&mut self) {
+        for &(addr, len) in &self.config.ipv4 {
+            let _ = self.routes4.add(addr, len, None, 0);
+        }
+        for &(prefix, len, via) in &self.config.routes4 {
+            let _ = self.routes4.add(prefix, len, Some(via), 0);
+        }
+        if let Some(gateway) = self.config.gateway4 {
+            let _ = self.routes4.add(Ipv4Addr::UNSPECIFIED, 0, Some(gateway), 0);
+        }
+        for &(addr, len) in &self.config.ipv6 {
+            let _ = self.routes6.add(addr, len, None, 0);
+        }
+        for &(prefix, len, via) in &self.config.routes6 {
+            let _ = self.routes6.add(prefix, len, Some(via), 0);
+        }
+    }
+
+    /// Adds (or replaces) an IPv4 route to `prefix/len` via `gateway`
+    /// (`None`: on-link).
+    ///
+    /// # Errors
+    ///
+    /// A prefix length over 32, or a full table.
+    pub fn add_route4(
+        &mut self,
+        prefix: Ipv4Addr,
+        len: u8,
+        gateway: Option<Ipv4Addr>,
+    ) -> Result<(), strata_l3l4::route::RouteError> {
+        self.last_route4 = None;
+        self.routes4.add(prefix, len, gateway, 0)
+    }
+
+    /// Removes the IPv4 route to `prefix/len`; whether there was one.
+    pub fn remove_route4(&mut self, prefix: Ipv4Addr, len: u8) -> bool {
+        self.last_route4 = None;
+        self.routes4.remove(prefix, len).is_some()
+    }
+
+    /// The next hop towards `dst`, by longest prefix (the last answer
+    /// remembered).
+    fn next_hop4(&mut self, dst: Ipv4Addr) -> Option<Ipv4Addr> {
+        if let Some((last, hop)) = self.last_route4 {
+            if last == dst {
+                return Some(hop);
+            }
+        }
+        let hop = self.routes4.lookup(dst)?.next_hop(dst);
+        self.last_route4 = Some((dst, hop));
+        Some(hop)
+    }
+
+    /// The IPv4 routes, longest prefix first.
+    pub fn routes4(&self) -> Vec<strata_l3l4::route::Route<Ipv4Addr>> {
+        self.routes4.routes()
+    }
+
+    /// Adds (or replaces) an IPv6 route to `prefix/len` via `gateway`
+    /// (`None`: on-link).
+    ///
+    /// # Errors
+    ///
+    /// A prefix length over 128, or a full table.
+    pub fn add_route6(
+        &mut self,
+        prefix: Ipv6Addr,
+        len: u8,
+        gateway: Option<Ipv6Addr>,
+    ) -> Result<(), strata_l3l4::route::RouteError> {
+        self.routes6.add(prefix, len, gateway, 0)
     }
 
     /// Adds a permanent IPv4 neighbour (`ip neigh add ... permanent`).

@@ -572,3 +572,60 @@ fn sampled_socket_sends_time_the_transmit_stages() {
         2 * super::SEND_SAMPLE as usize
     );
 }
+
+#[test]
+fn routes_pick_the_longest_prefix_and_a_missing_route_is_counted() {
+    let pool = pool();
+    let gateway = Ipv4Addr::new(10, 9, 0, 254);
+    let config = StackConfig {
+        mac: EthernetAddress(US_MAC),
+        ipv4: vec![(US4, 24)],
+        routes4: vec![(Ipv4Addr::new(192, 0, 2, 0), 24, gateway)],
+        dad_transmits: 0,
+        autoconf: false,
+        ..StackConfig::default()
+    };
+    let mut stack = Stack::new(config, pool.clone(), Instant::from_secs(1));
+    let gateway_mac = EthernetAddress([0x02, 0, 0, 0, 0, 0xfe]);
+    stack.insert_neighbour(START, gateway, gateway_mac).unwrap();
+    let local = SocketAddr::new(US4.into(), 7000);
+    let mut payload = pool.alloc().unwrap();
+    payload.put(b"routed").unwrap();
+    stack
+        .send_udp(
+            START,
+            local,
+            SocketAddr::new(Ipv4Addr::new(192, 0, 2, 7).into(), 7),
+            payload,
+        )
+        .unwrap();
+    let mut out = Vec::new();
+    stack.poll_transmit(&mut out);
+    let routed = out
+        .iter()
+        .map(|b| b.data().to_vec())
+        .find(|f| checked(f).udp().is_some())
+        .expect("the datagram went out");
+    // To the gateway's MAC, still addressed to the far host.
+    assert_eq!(checked(&routed).ethernet().dst_addr(), gateway_mac);
+    assert_eq!(
+        checked(&routed).ipv4().unwrap().dst_addr(),
+        Ipv4Addr::new(192, 0, 2, 7)
+    );
+    // No default route: elsewhere is unreachable, and counted.
+    let mut payload = pool.alloc().unwrap();
+    payload.put(b"lost").unwrap();
+    let far = SocketAddr::new(Ipv4Addr::new(198, 51, 100, 1).into(), 7);
+    stack.send_udp(START, local, far, payload).unwrap();
+    assert_eq!(stack.counters().ipv4.drops_of("no_route"), 1);
+    // A default route added at run time reaches it.
+    stack
+        .add_route4(Ipv4Addr::UNSPECIFIED, 0, Some(gateway))
+        .unwrap();
+    assert_eq!(stack.routes4().len(), 3);
+    let mut payload = pool.alloc().unwrap();
+    payload.put(b"found").unwrap();
+    stack.send_udp(START, local, far, payload).unwrap();
+    assert_eq!(stack.counters().ipv4.drops_of("no_route"), 1);
+    assert!(stack.remove_route4(Ipv4Addr::UNSPECIFIED, 0));
+}

@@ -91,16 +91,8 @@ impl Stack {
             self.queue_tx(frame);
             return;
         }
-        let on_link = self
-            .config
-            .ipv4
-            .iter()
-            .any(|&(addr, len)| same_prefix_v4(addr, dst, len));
-        let next_hop = if on_link {
-            dst
-        } else if let Some(gateway) = self.config.gateway4 {
-            gateway
-        } else {
+        // Longest prefix: connected networks, static routes, the default.
+        let Some(next_hop) = self.next_hop4(dst) else {
             self.counters.ipv4.drop("no_route");
             return;
         };
@@ -198,7 +190,11 @@ impl Stack {
                 .prefixes()
                 .iter()
                 .any(|p| same_prefix_v6(p.prefix, dst, p.prefix_len));
-        let next_hop = if on_link {
+        // Configured prefixes and static routes first (longest prefix), then
+        // what advertisements taught: on-link prefixes, the default router.
+        let next_hop = if let Some(route) = self.routes6.lookup(dst) {
+            route.next_hop(dst)
+        } else if on_link {
             dst
         } else if let Some(router) = self.addrconf.routers().first() {
             router.addr
