@@ -24,8 +24,8 @@ commands:
             [--runs N] [--pool-seconds S] [--scale X] [--no-dpdk] [--json] [--quiet]
   replay    receive a capture as if on one Ethernet interface, write the answers
             --pcap IN [--tx-pcap OUT] [--mac MAC] [--ip ADDR/PREFIX]...
-            [--ip6 ADDR/PREFIX]... [--gateway ADDR] [--mtu N] [--udp-echo PORT]...
-            [--linger SECS] [--json] [--config FILE]
+            [--ip6 ADDR/PREFIX]... [--gateway ADDR] [--route PREFIX/LEN=GATEWAY]...
+            [--mtu N] [--udp-echo PORT]... [--linger SECS] [--json] [--config FILE]
 
 The commands serve, gen, fwd and top arrive with the device backends;
 see README.md.";

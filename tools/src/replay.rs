@@ -1,10 +1,11 @@
 //! `strata replay --pcap IN [--tx-pcap OUT] [--mac MAC] [--ip ADDR/PREFIX]...
-//! [--ip6 ADDR/PREFIX]... [--gateway ADDR] [--mtu N] [--udp-echo PORT]...
-//! [--linger SECS] [--json] [--config FILE]`.
+//! [--ip6 ADDR/PREFIX]... [--gateway ADDR] [--route PREFIX/LEN=GATEWAY]...
+//! [--mtu N] [--udp-echo PORT]... [--linger SECS] [--json] [--config FILE]`.
 //!
 //! The configuration file is TOML with the same names (`pcap`, `tx_pcap`,
-//! `mac`, `ip`, `ip6`, `gateway`, `mtu`, `udp_echo`, `linger`); flags override
-//! it, and repeated flags (`--ip`, `--ip6`, `--udp-echo`) replace its list.
+//! `mac`, `ip`, `ip6`, `gateway`, `route`, `mtu`, `udp_echo`, `linger`); flags
+//! override it, and repeated flags (`--ip`, `--ip6`, `--route`, `--udp-echo`)
+//! replace its list.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
@@ -31,6 +32,32 @@ struct FileConfig {
     #[serde(default)]
     udp_echo: Vec<u16>,
     linger: Option<f64>,
+    #[serde(default)]
+    route: Vec<String>,
+}
+
+/// A static route: `PREFIX/LEN=GATEWAY`, IPv4 or IPv6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    V4(Ipv4Addr, u8, Ipv4Addr),
+    V6(Ipv6Addr, u8, Ipv6Addr),
+}
+
+fn parse_route(text: &str) -> Result<Route, String> {
+    let bad = || {
+        format!("--route takes PREFIX/LEN=GATEWAY, such as 192.0.2.0/24=10.0.0.254, not {text:?}")
+    };
+    let (net, via) = text.split_once('=').ok_or_else(bad)?;
+    let (prefix, len) = net.split_once('/').ok_or_else(bad)?;
+    if let (Ok(prefix), Ok(via)) = (prefix.parse::<Ipv4Addr>(), via.parse::<Ipv4Addr>()) {
+        let len = len.parse().ok().filter(|&l| l <= 32).ok_or_else(bad)?;
+        return Ok(Route::V4(prefix, len, via));
+    }
+    if let (Ok(prefix), Ok(via)) = (prefix.parse::<Ipv6Addr>(), via.parse::<Ipv6Addr>()) {
+        let len = len.parse().ok().filter(|&l| l <= 128).ok_or_else(bad)?;
+        return Ok(Route::V6(prefix, len, via));
+    }
+    Err(bad())
 }
 
 /// A parsed `replay` command line.
@@ -145,7 +172,12 @@ pub fn parse(args: &[String]) -> Result<ReplayArgs, String> {
     let mut udp_echo = file.udp_echo;
     let mut linger = file.linger;
     let mut json = false;
-    let (mut flag_ip, mut flag_ip6, mut flag_echo) = (false, false, false);
+    let (mut flag_ip, mut flag_ip6, mut flag_echo, mut flag_route) = (false, false, false, false);
+    let mut routes: Vec<Route> = file
+        .route
+        .iter()
+        .map(|r| parse_route(r))
+        .collect::<Result<_, _>>()?;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -175,6 +207,13 @@ pub fn parse(args: &[String]) -> Result<ReplayArgs, String> {
                     text.parse()
                         .map_err(|_| format!("--gateway {text:?} is not an IPv4 address"))?,
                 );
+            }
+            "--route" => {
+                if !flag_route {
+                    routes.clear();
+                    flag_route = true;
+                }
+                routes.push(parse_route(value(flag, &mut it)?)?);
             }
             "--mtu" => {
                 let text = value(flag, &mut it)?;
@@ -222,6 +261,20 @@ pub fn parse(args: &[String]) -> Result<ReplayArgs, String> {
         ipv4: ip,
         ipv6: ip6,
         gateway4: gateway,
+        routes4: routes
+            .iter()
+            .filter_map(|r| match *r {
+                Route::V4(p, l, g) => Some((p, l, g)),
+                Route::V6(..) => None,
+            })
+            .collect(),
+        routes6: routes
+            .iter()
+            .filter_map(|r| match *r {
+                Route::V6(p, l, g) => Some((p, l, g)),
+                Route::V4(..) => None,
+            })
+            .collect(),
         ..StackConfig::default()
     };
     let mut config = ReplayConfig::new(input, stack);
@@ -335,6 +388,24 @@ mod tests {
         assert_eq!(stack.ipv6, [("fd00::1".parse().unwrap(), 64)]);
         assert_eq!(stack.mtu, 1400);
         assert_eq!(parsed.config.udp_echo, [7]);
+        let routed = parse(&args(&[
+            "--pcap",
+            "in.pcap",
+            "--route",
+            "192.0.2.0/24=10.0.0.254",
+            "--route",
+            "2001:db8::/32=fe80::1",
+        ]))
+        .unwrap();
+        assert_eq!(
+            routed.config.stack.routes4,
+            [(
+                Ipv4Addr::new(192, 0, 2, 0),
+                24,
+                Ipv4Addr::new(10, 0, 0, 254)
+            )]
+        );
+        assert_eq!(routed.config.stack.routes6.len(), 1);
         assert!(parsed.json);
         assert_eq!(stack.dad_transmits, 0);
     }
@@ -363,6 +434,18 @@ mod tests {
                 "cannot read",
             ),
             (&["--pcap", "a", "--frob"][..], "unknown option"),
+            (
+                &["--pcap", "a", "--route", "10.0.0.0/8"][..],
+                "PREFIX/LEN=GATEWAY",
+            ),
+            (
+                &["--pcap", "a", "--route", "10.0.0.0/33=10.0.0.1"][..],
+                "PREFIX/LEN=GATEWAY",
+            ),
+            (
+                &["--pcap", "a", "--route", "10.0.0.0/8=fd00::1"][..],
+                "PREFIX/LEN=GATEWAY",
+            ),
         ] {
             let error = parse(&args(list)).unwrap_err();
             assert!(error.contains(needle), "{list:?}: {error}");
