@@ -22,7 +22,7 @@ use strata_pools::{Pool, PoolConfig};
 use strata_queues::classes::PriorityMap;
 
 use crate::dev::{Generator, GeneratorConfig};
-use crate::stack::{Stack, StackConfig};
+use crate::stack::{Datagram, Stack, StackConfig};
 use crate::stats::{StageStats, StatsSnapshot};
 use crate::worker::{
     AppContext, Mode, Pinning, PipelineConfig, Placement, WorkerConfig, WorkerJob, WorkerSet,
@@ -270,9 +270,9 @@ pub fn run_bench(
             let now = ctx.now();
             let local = socket.local_addr();
             if let (true, Some(stack)) = (echo, ctx.stack(0)) {
-                for mut buf in bufs.drain(..) {
-                    if let Some(src) = echo_target(&mut buf) {
-                        let _ = stack.send_udp(now, local, src, buf);
+                for buf in bufs.drain(..) {
+                    if let Some((payload, src)) = Datagram(buf).into_payload() {
+                        let _ = stack.send_udp(now, local, src, payload);
                     }
                 }
             } else {
@@ -337,19 +337,6 @@ pub fn run_bench(
     })
 }
 
-/// Turns a received datagram's buffer (from its IP header on) into the
-/// echo's payload: the headers pulled off; returns where it came from.
-fn echo_target(buf: &mut strata_pools::NetBuf) -> Option<SocketAddr> {
-    let data = buf.data();
-    let header_len = usize::from(*data.first()? & 0x0f) * 4;
-    let src = SocketAddr::new(
-        Ipv4Addr::new(data[12], data[13], data[14], data[15]).into(),
-        u16::from_be_bytes([*data.get(header_len)?, *data.get(header_len + 1)?]),
-    );
-    buf.pull(header_len + 8).ok()?;
-    Some(src)
-}
-
 /// The application on a thread of its own: reads every datagram from the
 /// socket's ring, records how long ago the generator handed it over (the
 /// stamp in its payload), and echoes it through the socket's send ring.
@@ -376,20 +363,19 @@ fn app_thread(
             continue;
         }
         let now = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        for mut buf in bufs.drain(..) {
+        for buf in bufs.drain(..) {
+            let datagram = Datagram(buf);
             seen += 1;
             // Every 16th datagram is timed (a clock read per datagram would
             // be most of the application's work).
             if seen % 16 == 0 {
-                let data = buf.data();
-                let payload_at = usize::from(data[0] & 0x0f) * 4 + 8;
-                if let Some(stamp) = data.get(payload_at..).and_then(crate::dev::stamp_of) {
+                if let Some(stamp) = crate::dev::stamp_of(datagram.payload()) {
                     let _ = latency.record(now.saturating_sub(stamp).max(1));
                 }
             }
             if echo {
-                if let Some(src) = echo_target(&mut buf) {
-                    let _ = socket.queue_buf(buf, src);
+                if let Some((payload, src)) = datagram.into_payload() {
+                    let _ = socket.queue_buf(payload, src);
                 }
             }
         }

@@ -265,14 +265,12 @@ fn serve_echo(stack: &mut Stack, sockets: &mut [UdpSocket], now: Instant) {
     for socket in sockets {
         let local = socket.local_addr();
         while let Some(datagram) = socket.recv() {
-            let (src, dst) = (datagram.src(), datagram.dst());
-            let skip = datagram.payload_start();
-            let mut buf = datagram.into_buf();
-            if buf.pull(skip).is_err() {
+            let dst = datagram.dst();
+            let Some((payload, src)) = datagram.into_payload() else {
                 continue;
-            }
+            };
             let from = SocketAddr::new(dst.ip(), local.port());
-            let _ = stack.send_udp(now, from, src, buf);
+            let _ = stack.send_udp(now, from, src, payload);
         }
     }
 }

@@ -212,6 +212,17 @@ impl Datagram {
             .unwrap_or(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0))
     }
 
+    /// The payload alone, in its buffer (the headers pulled off, their room
+    /// left for an answer's), and the sender: what an echo sends back.
+    /// `None` when the headers cannot be read.
+    pub fn into_payload(self) -> Option<(NetBuf, SocketAddr)> {
+        let src = self.addr_and_port(true)?;
+        let (l4, _) = self.udp_at()?;
+        let mut buf = self.0;
+        buf.pull(l4 + 8).ok()?;
+        Some((buf, src))
+    }
+
     /// The buffer, from the IP header on.
     pub fn into_buf(self) -> NetBuf {
         self.0

@@ -228,6 +228,15 @@ fn udp_reaches_the_bound_socket_without_a_copy_and_closed_ports_answer() {
     let mut copy = [0u8; 16];
     assert_eq!(datagram.copy_payload(&mut copy), 5);
     assert_eq!(&copy[..5], b"hello");
+    let (payload, sender) = datagram.into_payload().unwrap();
+    assert_eq!(
+        (payload.data(), sender),
+        (&b"hello"[..], SocketAddr::new(PEER4.into(), 40000))
+    );
+    assert!(
+        payload.headroom() >= 14 + 20 + 8,
+        "room for the answer's headers"
+    );
     assert!(socket.recv().is_none());
     // The ARP reply, then the port unreachable quoting the datagram.
     let ip = ip_frames(&out);
