@@ -184,8 +184,13 @@ impl Datagram {
     }
 
     fn addr_and_port(&self, source: bool) -> Option<SocketAddr> {
-        let data = self.0.data();
         let (l4, _) = self.udp_at()?;
+        self.addr_and_port_at(l4, source)
+    }
+
+    /// The address and port of one end, the UDP header being at `l4`.
+    fn addr_and_port_at(&self, l4: usize, source: bool) -> Option<SocketAddr> {
+        let data = self.0.data();
         let port_at = if source { l4 } else { l4 + 2 };
         let port = u16::from_be_bytes([*data.get(port_at)?, *data.get(port_at + 1)?]);
         let ip = if data[0] >> 4 == 6 {
@@ -216,8 +221,8 @@ impl Datagram {
     /// left for an answer's), and the sender: what an echo sends back.
     /// `None` when the headers cannot be read.
     pub fn into_payload(self) -> Option<(NetBuf, SocketAddr)> {
-        let src = self.addr_and_port(true)?;
         let (l4, _) = self.udp_at()?;
+        let src = self.addr_and_port_at(l4, true)?;
         let mut buf = self.0;
         buf.pull(l4 + 8).ok()?;
         Some((buf, src))
