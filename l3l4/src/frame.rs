@@ -607,7 +607,8 @@ fn walk_parts(
     frame: &[u8],
     caps: Option<&ChecksumCaps>,
 ) -> Result<(VlanStack, Network, Transport, usize, usize), FrameError> {
-    if let Some(l3_end) = untagged_udp4(frame, caps) {
+    if let Some(udp4) = untagged_udp4(frame, caps) {
+        let l3_end = ETHERNET_HEADER_LEN + udp4.ip_len;
         let vlan = VlanStack {
             ethertype: EtherType::Ipv4,
             header_len: ETHERNET_HEADER_LEN,
@@ -626,14 +627,36 @@ fn walk_parts(
     walk_general(frame, caps)
 }
 
+/// What the receive path's fast lane needs of an untagged Ethernet/IPv4/UDP
+/// frame ([`untagged_ipv4_udp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Udp4Frame {
+    /// The IPv4 source address, as a host-order value.
+    pub src: u32,
+    /// The IPv4 destination address, as a host-order value.
+    pub dst: u32,
+    /// The UDP destination port.
+    pub dst_port: u16,
+    /// The IP datagram's length (its total length field): the frame's bytes
+    /// after it are link padding.
+    pub ip_len: usize,
+}
+
 /// The common case, decided without the general walk: an untagged
 /// Ethernet/IPv4 frame without options or fragmentation carrying UDP, every
-/// length consistent and (with `caps`) every checksum good. Returns the end of
-/// the IP datagram, or `None` for anything else — including anything wrong —
-/// which the general walk then judges and names. Accepts exactly what the
-/// general walk accepts as such a frame (a property test checks it).
+/// length consistent and every checksum `caps` asks for good. `None` for
+/// anything else — including anything wrong — which
+/// [`FrameLayout::parse_checked`] then judges and names. Accepts exactly what
+/// the general walk accepts as such a frame (a property test checks it).
+/// The destination MAC address is not looked at.
 #[inline(always)]
-fn untagged_udp4(frame: &[u8], caps: Option<&ChecksumCaps>) -> Option<usize> {
+pub fn untagged_ipv4_udp(frame: &[u8], caps: &ChecksumCaps) -> Option<Udp4Frame> {
+    untagged_udp4(frame, Some(caps))
+}
+
+/// [`untagged_ipv4_udp`], with checksums verified only with `caps`.
+#[inline(always)]
+fn untagged_udp4(frame: &[u8], caps: Option<&ChecksumCaps>) -> Option<Udp4Frame> {
     const L3: usize = ETHERNET_HEADER_LEN;
     const L4: usize = L3 + ipv4::HEADER_LEN;
     let headers: &[u8; L4 + udp::HEADER_LEN] =
@@ -667,7 +690,20 @@ fn untagged_udp4(frame: &[u8], caps: Option<&ChecksumCaps>) -> Option<usize> {
             return None;
         }
     }
-    Some(L3 + total_len)
+    let word = |at: usize| {
+        u32::from_be_bytes([
+            headers[at],
+            headers[at + 1],
+            headers[at + 2],
+            headers[at + 3],
+        ])
+    };
+    Some(Udp4Frame {
+        src: word(L3 + 12),
+        dst: word(L3 + 16),
+        dst_port: u16::from_be_bytes([headers[L4 + 2], headers[L4 + 3]]),
+        ip_len: total_len,
+    })
 }
 
 /// The general walk: any frame.

@@ -458,6 +458,9 @@ pub struct Stack {
     /// The address sets the receive path checks against, kept current by
     /// [`Stack::refresh_addresses`] so that no packet allocates them.
     addrs: AddressSets,
+    /// The receive path's fast lane for IPv4/UDP, when the interface has one
+    /// IPv4 address (kept current with the addresses).
+    lane: Option<rx::FastLane>,
 }
 
 /// The interface's addresses as the receive path needs them.
@@ -515,6 +518,7 @@ impl Stack {
             events: mgmt::Events::default(),
             up: true,
             addrs: AddressSets::default(),
+            lane: None,
             routes4: RouteTable::new(MAX_ROUTES),
             last_route4: None,
             routes6: RouteTable::new(MAX_ROUTES),
@@ -884,6 +888,7 @@ impl Stack {
     /// and MLD (after anything that may change them: protocol input, timers),
     /// reusing their memory.
     fn refresh_addresses(&mut self) {
+        self.lane = rx::FastLane::new(self.config.mac, &self.config.ipv4, self.config.caps);
         let sets = &mut self.addrs;
         sets.v4.clear();
         sets.v4.extend(self.config.ipv4.iter().map(|&(a, _)| a));

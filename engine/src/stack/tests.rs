@@ -638,3 +638,109 @@ fn routes_pick_the_longest_prefix_and_a_missing_route_is_counted() {
     assert_eq!(stack.counters().ipv4.drops_of("no_route"), 1);
     assert!(stack.remove_route4(Ipv4Addr::UNSPECIFIED, 0));
 }
+
+/// Frames of every shape near the fast lane's edge, in one burst.
+fn lane_edge_frames() -> Vec<Vec<u8>> {
+    let mut frames = vec![udp4(5353, b"fast one")];
+    // From our subnet's broadcast address: refused by the address rules.
+    let mut from_broadcast = Vec::new();
+    PacketBuilder::ethernet2(PEER_MAC, US_MAC)
+        .ipv4([10, 9, 0, 255], US4.octets(), 64)
+        .udp(40000, 5353)
+        .write(&mut from_broadcast, b"martian")
+        .unwrap();
+    frames.push(from_broadcast);
+    let mut bad_checksum = udp4(5353, b"bad sum");
+    let last = bad_checksum.len() - 1;
+    bad_checksum[last] ^= 1;
+    frames.push(bad_checksum);
+    frames.push(udp4(9999, b"closed port"));
+    // Priority-tagged (VLAN 0): the stages deliver it.
+    let mut tagged = Vec::new();
+    PacketBuilder::ethernet2(PEER_MAC, US_MAC)
+        .single_vlan(etherparse::VlanId::try_new(0).unwrap())
+        .ipv4(PEER4.octets(), US4.octets(), 64)
+        .udp(40000, 5353)
+        .write(&mut tagged, b"tagged")
+        .unwrap();
+    frames.push(tagged);
+    // To the broadcast MAC: the stages judge it.
+    let mut to_broadcast_mac = udp4(5353, b"bcast mac");
+    to_broadcast_mac[..6].copy_from_slice(&[0xff; 6]);
+    frames.push(to_broadcast_mac);
+    // Ethernet padding after a short datagram: trimmed.
+    let mut padded = udp4(5353, b"pad");
+    padded.resize(60, 0);
+    frames.push(padded);
+    // A zero UDP checksum (none computed) is accepted.
+    let mut no_checksum = udp4(5353, b"no sum");
+    no_checksum[40..42].copy_from_slice(&[0, 0]);
+    frames.push(no_checksum);
+    frames.push(udp4(5353, b"fast two"));
+    frames
+}
+
+#[test]
+fn the_fast_lane_decides_and_counts_exactly_as_the_stages() {
+    let run = |lane: bool| {
+        let pool = pool();
+        let mut stack = stack(&pool);
+        let mut socket = stack.bind_udp(SocketAddr::new(US4.into(), 5353)).unwrap();
+        assert!(stack.lane.is_some(), "one IPv4 address: the lane is on");
+        if !lane {
+            stack.lane = None;
+        }
+        let out = feed(&mut stack, &pool, START, &lane_edge_frames());
+        let mut payloads = Vec::new();
+        while let Some(datagram) = socket.recv() {
+            payloads.push(datagram.payload().to_vec());
+        }
+        (payloads, stack.protocols(), out)
+    };
+    let (mut with_lane, counters, out) = run(true);
+    let (mut without_lane, stage_counters, stage_out) = run(false);
+    // The lane took the plain ones (they come first), the stages the rest.
+    let lane_first: Vec<&[u8]> = vec![
+        b"fast one",
+        b"pad",
+        b"no sum",
+        b"fast two",
+        b"tagged",
+        b"bcast mac",
+    ];
+    assert_eq!(with_lane, lane_first);
+    with_lane.sort();
+    without_lane.sort();
+    let expected: Vec<&[u8]> = vec![
+        b"bcast mac",
+        b"fast one",
+        b"fast two",
+        b"no sum",
+        b"pad",
+        b"tagged",
+    ];
+    assert_eq!(with_lane, expected);
+    assert_eq!(with_lane, without_lane);
+    assert_eq!(counters, stage_counters);
+    assert_eq!(out, stage_out, "the same answers (the port unreachable)");
+    assert_eq!(counters.udp.drop_reasons.get("checksum"), Some(&1));
+    assert_eq!(counters.udp.drop_reasons.get("no_port"), Some(&1));
+    assert_eq!(counters.ipv4.drop_reasons.get("src_broadcast"), Some(&1));
+}
+
+#[test]
+fn without_a_single_ipv4_address_the_lane_is_off_and_the_stages_deliver() {
+    let pool = pool();
+    let config = StackConfig {
+        mac: EthernetAddress(US_MAC),
+        ipv4: vec![(US4, 24), (Ipv4Addr::new(10, 9, 1, 1), 24)],
+        dad_transmits: 0,
+        autoconf: false,
+        ..StackConfig::default()
+    };
+    let mut stack = Stack::new(config, pool.clone(), Instant::from_secs(1));
+    assert!(stack.lane.is_none());
+    let mut socket = stack.bind_udp(SocketAddr::new(US4.into(), 5353)).unwrap();
+    feed(&mut stack, &pool, START, &[udp4(5353, b"slow")]);
+    assert_eq!(socket.recv().unwrap().payload(), b"slow");
+}

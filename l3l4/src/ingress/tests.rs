@@ -229,4 +229,46 @@ proptest! {
             Err(reason) => prop_assert!(AddrDrop::ALL.contains(&reason)),
         }
     }
+
+    /// The fast lane's precomputed rule agrees with the full rules on every
+    /// pair of addresses: random ones, and ones drawn from the interface's own
+    /// address, its broadcast, and the special values.
+    #[test]
+    fn unicast_rule_agrees_with_accept_ipv4(
+        addr in any::<u32>(),
+        len in 0u8..=40,
+        src in any::<u32>(),
+        dst in any::<u32>(),
+        pick_src in 0usize..8,
+        pick_dst in 0usize..8,
+        forwarding in any::<bool>(),
+    ) {
+        let addrs = [(Ipv4Addr::from(addr), len)];
+        let broadcast = addr | u32::MAX.checked_shr(u32::from(len.min(32))).unwrap_or(0);
+        let special = [src, addr, broadcast, 0, u32::MAX, 0x7f00_0001, 0xe000_0001, 0xf000_0001];
+        let (src, dst) = (special[pick_src], [dst, addr, broadcast, 0, u32::MAX, 0x7f00_0001, 0xe000_0001, 0xf000_0001][pick_dst]);
+        let local = Ipv4Local { addrs: &addrs, groups: &[], forwarding };
+        let full = accept_ipv4(Ipv4Addr::from(src), Ipv4Addr::from(dst), &local) == Ok(Ipv4Delivery::Local);
+        match Ipv4UnicastRule::new(&addrs) {
+            Some(rule) => prop_assert_eq!(rule.accepts(src, dst), full),
+            // No rule only for addresses that never receive unicast.
+            None => prop_assert!(!full || addr == 0 || addr >> 24 == 127 || addr >> 24 >= 224),
+        }
+    }
+}
+
+#[test]
+fn the_unicast_rule_needs_exactly_one_usable_address() {
+    let a = (Ipv4Addr::new(10, 9, 0, 2), 24);
+    assert!(Ipv4UnicastRule::new(&[a]).is_some());
+    assert_eq!(Ipv4UnicastRule::new(&[]), None);
+    assert_eq!(
+        Ipv4UnicastRule::new(&[a, (Ipv4Addr::new(10, 9, 1, 2), 24)]),
+        None
+    );
+    assert_eq!(Ipv4UnicastRule::new(&[(Ipv4Addr::LOCALHOST, 8)]), None);
+    assert_eq!(
+        Ipv4UnicastRule::new(&[(Ipv4Addr::new(224, 0, 0, 1), 4)]),
+        None
+    );
 }
