@@ -26,6 +26,14 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::wire::IpProtocol;
 
+#[allow(unsafe_code)]
+mod wide;
+
+/// From this length on, [`sum_native`] takes the vector loop when the CPU
+/// has one (below it, the vector setup and the final reduction cost more
+/// than they save).
+const WIDE_MIN: usize = 256;
+
 /// Adds two 64-bit words with end-around carry (one's-complement addition).
 #[inline(always)]
 fn add_carry(a: u64, b: u64) -> u64 {
@@ -55,6 +63,11 @@ fn load(data: &[u8], at: usize) -> u64 {
 fn sum_native(data: &[u8]) -> u64 {
     if data.len() < 64 {
         return sum_native_short(data);
+    }
+    if data.len() >= WIDE_MIN {
+        if let Some(sum) = wide::sum(data) {
+            return sum;
+        }
     }
     let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
     let mut blocks = data.chunks_exact(32);
@@ -129,7 +142,7 @@ pub fn verify_ipv4_udp(
         ]))
     };
     let addrs = word(12) + word(16);
-    let header_ok = !check_header || fold64(word(0) + word(4) + word(8) + addrs) == 0xffff;
+    let header_ok = !check_header || sums_to_ones(word(0) + word(4) + word(8) + addrs);
     let udp_ok = !check_udp || {
         // The pseudo-header's zero byte and protocol, and the UDP length, as
         // big-endian 16-bit words read in native order.
@@ -140,10 +153,36 @@ pub fn verify_ipv4_udp(
         } else {
             sum_native(udp)
         };
-        fold64(addrs + proto_len + data) == 0xffff
+        sums_to_ones(addrs + proto_len + data)
     };
     (header_ok, udp_ok)
 }
+
+/// Whether a 64-bit one's-complement sum folds to all ones (`0xffff`), the
+/// sum of data whose checksum verifies: without folding it. Folding keeps
+/// the value modulo `0xffff` and gives `0xffff` for every non-zero multiple
+/// of it, so the question is whether `sum` is a non-zero multiple of
+/// `0xffff`; for an odd divisor that is one multiplication by its inverse
+/// modulo 2⁶⁴ and one compare (Lemire, Kaser and Kurz, "Faster remainder by
+/// direct computation", 2019), where the fold is a chain of ten dependent
+/// steps.
+#[inline(always)]
+const fn sums_to_ones(sum: u64) -> bool {
+    sum != 0 && sum.wrapping_mul(INVERSE_OF_FFFF) <= u64::MAX / 0xffff
+}
+
+/// The inverse of `0xffff` modulo 2⁶⁴ (Newton's iteration: each step
+/// doubles the correct low bits, from 3).
+const INVERSE_OF_FFFF: u64 = {
+    let d = 0xffffu64;
+    let mut x = d;
+    let mut i = 0;
+    while i < 5 {
+        x = x.wrapping_mul(2u64.wrapping_sub(d.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+};
 
 /// Folds a 64-bit one's-complement sum to 16 bits.
 #[inline(always)]
@@ -535,6 +574,46 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The scalar sum of any length, bypassing the vector loop.
+    fn sum_native_short_or_scalar(data: &[u8]) -> u64 {
+        let mut acc = 0u64;
+        for piece in data.chunks(62) {
+            // Every piece but the last has an even length: words stay aligned.
+            acc += sum_native_short(piece);
+        }
+        acc
+    }
+
+    #[test]
+    fn sums_to_ones_known_values() {
+        for (sum, ones) in [
+            (0, false),
+            (1, false),
+            (0xffff, true),
+            (0x1fffe, true),
+            (0x1ffff, false),
+        ] {
+            assert_eq!(sums_to_ones(sum), ones, "{sum:#x}");
+            assert_eq!(fold64(sum) == 0xffff, ones, "{sum:#x}");
+        }
+        assert!(sums_to_ones(0xffff * 0x1_0000_0001));
+        assert_eq!(0xffffu64.wrapping_mul(INVERSE_OF_FFFF), 1);
+    }
+
+    #[test]
+    fn wide_sums_all_ones_without_overflow() {
+        // Every lane at its largest for a long pass.
+        let data = vec![0xffu8; 2 * 1024 * 1024 + 33];
+        let reference = fold64(sum_native_short_or_scalar(&data));
+        for sum in wide::sum_portable(&data)
+            .into_iter()
+            .chain(wide::sum_every_build(&data))
+        {
+            assert_eq!(fold64(sum), reference);
+        }
+        assert_eq!(checksum(&data), checksum_bytewise(&data));
+    }
+
     /// Whether two checksums are the same one's-complement number (0 and 0xffff are the
     /// two zeros).
     fn same_value(a: u16, b: u16) -> bool {
@@ -685,6 +764,33 @@ mod tests {
         #[test]
         fn fast_equals_bytewise(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
             prop_assert_eq!(checksum(&data), checksum_bytewise(&data));
+        }
+
+        /// The divisibility test answers as the fold, for any sum and for
+        /// multiples of `0xffff` (where it matters).
+        #[test]
+        fn sums_to_ones_is_the_fold(sum in any::<u64>(), k in 0u64..(u64::MAX / 0xffff)) {
+            prop_assert_eq!(sums_to_ones(sum), fold64(sum) == 0xffff);
+            let multiple = k * 0xffff;
+            prop_assert_eq!(sums_to_ones(multiple), fold64(multiple) == 0xffff);
+            prop_assert_eq!(sums_to_ones(multiple + 1), fold64(multiple + 1) == 0xffff);
+        }
+
+        /// The vector loop (the build this CPU runs, and the portable build)
+        /// sums as the scalar one, at every length and alignment.
+        #[test]
+        fn wide_equals_scalar(
+            data in proptest::collection::vec(any::<u8>(), 0..4200),
+            skip in 0usize..8,
+        ) {
+            let data = &data[skip.min(data.len())..];
+            let reference = fold64(sum_native_short_or_scalar(data));
+            for sum in wide::sum_portable(data) {
+                prop_assert_eq!(fold64(sum), reference);
+            }
+            for sum in wide::sum_every_build(data) {
+                prop_assert_eq!(fold64(sum), reference);
+            }
         }
 
         #[test]

@@ -69,7 +69,7 @@
 //! assert_eq!((udp_repr.dst_port, udp.payload()), (53, &b"abc"[..]));
 //! # Ok::<(), strata_l3l4::wire::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod addrconf;
