@@ -30,8 +30,8 @@ fn rx_udp(c: &mut Criterion) {
         group.measurement_time(Duration::from_secs(3));
 
         for (name, feed) in [
-            ("strata", strata_rx::Feed::Lend),
-            ("strata_dma", strata_rx::Feed::Dma),
+            ("strata", strata_rx::Feed::Dma),
+            ("strata_lend", strata_rx::Feed::Lend),
         ] {
             let mut strata = strata_rx::StrataRx::new(&frames, feed);
             group.bench_function(name, |b| {

@@ -48,18 +48,21 @@ const STRATA: &str = "strata";
 /// The kernel's loopback figure.
 const KERNEL: &str = "kernel";
 
-/// Every in-memory subject, measured in this order in each round: Strata with
-/// the frames lent as zero-copy clones (`strata`, the analogue of smoltcp's
-/// device lending a slice; the targets are about it), Strata with every frame
-/// copied into a fresh pool buffer (`strata_dma`, what a NIC does), smoltcp.
+/// Every in-memory subject, measured in this order in each round: Strata
+/// with every frame written into a fresh pool buffer from the worker's cache
+/// (`strata`, what a NIC and its driver do; the targets are about it; it
+/// copies every frame, which smoltcp's lending device does not), Strata with
+/// the frames lent as zero-copy clones of prebuilt buffers (`strata_lend`: a
+/// reference count taken and dropped per frame, two atomic read-modify-writes
+/// that cost more than the copy), smoltcp.
 const SUBJECTS: &[Subject] = &[
     Subject {
         name: STRATA,
         run: strata_rx::run,
     },
     Subject {
-        name: "strata_dma",
-        run: strata_rx::run_dma,
+        name: "strata_lend",
+        run: strata_rx::run_lend,
     },
     Subject {
         name: "smoltcp",
