@@ -101,24 +101,32 @@ fn sum_native(data: &[u8]) -> u64 {
     acc
 }
 
-/// [`sum_native`] for short data (a small datagram, a header): 32-bit words
-/// added into a 64-bit accumulator, which cannot overflow under 64 bytes, so
-/// no carries are handled until the fold.
+/// [`sum_native`] for short data (a small datagram, a header): each 8-byte
+/// word added as its two 32-bit halves into a 64-bit accumulator, which
+/// cannot overflow under 64 bytes, so no carries are handled until the fold.
 #[inline(always)]
 fn sum_native_short(data: &[u8]) -> u64 {
     let mut acc = 0u64;
-    let mut words = data.chunks_exact(4);
+    let mut words = data.chunks_exact(8);
     for word in &mut words {
-        acc += u64::from(u32::from_ne_bytes([word[0], word[1], word[2], word[3]]));
+        let word = load(word, 0);
+        acc += (word & 0xffff_ffff) + (word >> 32);
     }
-    match *words.remainder() {
-        [a, b, c] => {
-            acc + u64::from(u16::from_ne_bytes([a, b])) + u64::from(u16::from_ne_bytes([c, 0]))
-        }
-        [a, b] => acc + u64::from(u16::from_ne_bytes([a, b])),
-        [a] => acc + u64::from(u16::from_ne_bytes([a, 0])),
-        _ => acc,
+    // Up to 7 bytes remain, starting on a word boundary.
+    let mut tail = words.remainder();
+    if let [a, b, c, d, rest @ ..] = tail {
+        acc += u64::from(u32::from_ne_bytes([*a, *b, *c, *d]));
+        tail = rest;
     }
+    if let [a, b, rest @ ..] = tail {
+        acc += u64::from(u16::from_ne_bytes([*a, *b]));
+        tail = rest;
+    }
+    if let [last] = tail {
+        // The first byte of a word, its partner a zero pad (RFC 1071 §4.1).
+        acc += u64::from(u16::from_ne_bytes([*last, 0]));
+    }
+    acc
 }
 
 /// Whether an IPv4 header (`header`, 20 bytes) and the UDP datagram after it

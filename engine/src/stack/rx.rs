@@ -57,7 +57,12 @@ pub(super) struct Scratch {
     slow: Vec<NetBuf>,
     /// Datagrams on their way to one socket.
     batch: Vec<NetBuf>,
+    /// The fast lane's verdict per frame: its socket, or [`NOT_FAST`].
+    verdicts: Vec<usize>,
 }
+
+/// The fast lane's verdict on a frame it leaves for the stages.
+const NOT_FAST: usize = usize::MAX;
 
 /// What the fast lane checks a frame against, precomputed whenever the
 /// interface's addresses change ([`FastLane::new`]).
@@ -89,7 +94,8 @@ impl FastLane {
     /// capabilities ask for good.
     #[inline(always)]
     fn admit(&self, frame: &[u8]) -> Option<Udp4Frame> {
-        if frame.get(..6)? != self.mac {
+        let dst: &[u8; 6] = frame.get(..6)?.try_into().ok()?;
+        if *dst != self.mac {
             return None;
         }
         let udp4 = untagged_ipv4_udp(frame, &self.caps)?;
@@ -205,36 +211,41 @@ impl Stack {
     /// same socket in the same burst lands after the lane's: UDP promises
     /// no order, and it differs from them in shape — tagged, with options,
     /// fragmented.)
+    ///
+    /// Two passes: the first judges every frame where it lies (trimming the
+    /// admitted ones to their IP datagrams), the second moves the buffers —
+    /// or, when the whole burst is for one socket, the burst goes into its
+    /// ring in one move.
     fn fast_lane(&mut self, lane: &FastLane, bufs: &mut Vec<NetBuf>, scratch: &mut Scratch) {
-        let Scratch { slow, batch, .. } = scratch;
+        let Scratch {
+            slow,
+            batch,
+            verdicts,
+            ..
+        } = scratch;
         slow.clear();
+        verdicts.clear();
         // The last lookup: consecutive datagrams to one port skip the table.
         let mut last: Option<(u16, usize)> = None;
+        let (mut first, mut uniform) = (None, true);
+        for buf in bufs.iter_mut() {
+            let socket = self.admit(lane, buf, &mut last);
+            uniform &= *first.get_or_insert(socket) == socket;
+            verdicts.push(socket);
+        }
+        // The common case: the whole burst for one socket, moved once.
+        if let Some(socket) = first.filter(|&socket| uniform && socket != NOT_FAST) {
+            let n = bufs.len() as u64;
+            self.push_to_socket(socket, bufs);
+            self.counters.eth.recv += n;
+            self.counters.ipv4.recv += n;
+            self.counters.udp.recv += n;
+            return;
+        }
         let mut batch_socket = usize::MAX;
         let mut delivered = 0u64;
-        for buf in bufs.drain(..) {
-            let Some(udp4) = lane.admit(buf.data()) else {
-                slow.push(buf);
-                continue;
-            };
-            let socket = match last {
-                Some((port, socket)) if port == udp4.dst_port => socket,
-                _ => {
-                    let dst = IpAddr::V4(Ipv4Addr::from(udp4.dst));
-                    match self.udp.lookup(dst, udp4.dst_port) {
-                        Some(socket) => {
-                            last = Some((udp4.dst_port, socket));
-                            socket
-                        }
-                        None => {
-                            slow.push(buf);
-                            continue;
-                        }
-                    }
-                }
-            };
-            // Devices hand over one frame per buffer.
-            if buf.next().is_some() {
+        for (buf, &socket) in bufs.drain(..).zip(verdicts.iter()) {
+            if socket == NOT_FAST {
                 slow.push(buf);
                 continue;
             }
@@ -242,22 +253,46 @@ impl Stack {
                 self.push_to_socket(batch_socket, batch);
                 batch_socket = socket;
             }
-            // Trimmed to the IP datagram where it lies in the batch: trimming
-            // first and then moving the buffer would read its fields back
-            // while the narrow writes are in flight (a store-forwarding
-            // stall per frame). The 42 bytes of headers the lane read are
-            // there to pull.
             batch.push(buf);
-            if let Some(buf) = batch.last_mut() {
-                let _ = buf.pull(ETHERNET_HEADER_LEN);
-                buf.truncate(udp4.ip_len);
-            }
             delivered += 1;
         }
         self.push_to_socket(batch_socket, batch);
         self.counters.eth.recv += delivered;
         self.counters.ipv4.recv += delivered;
         self.counters.udp.recv += delivered;
+    }
+
+    /// The fast lane's verdict on one frame: the socket its datagram goes
+    /// to, the buffer trimmed to the IP datagram; or `NOT_FAST`, the buffer
+    /// untouched.
+    #[inline(always)]
+    fn admit(&self, lane: &FastLane, buf: &mut NetBuf, last: &mut Option<(u16, usize)>) -> usize {
+        // Devices hand over one frame per buffer.
+        if buf.next().is_some() {
+            return NOT_FAST;
+        }
+        let Some(udp4) = lane.admit(buf.data()) else {
+            return NOT_FAST;
+        };
+        let socket = match *last {
+            Some((port, socket)) if port == udp4.dst_port => socket,
+            _ => {
+                let dst = IpAddr::V4(Ipv4Addr::from(udp4.dst));
+                match self.udp.lookup(dst, udp4.dst_port) {
+                    Some(socket) => {
+                        *last = Some((udp4.dst_port, socket));
+                        socket
+                    }
+                    None => return NOT_FAST,
+                }
+            }
+        };
+        // The 42 bytes of headers the lane read are there to pull.
+        if buf.pull(ETHERNET_HEADER_LEN).is_err() {
+            return NOT_FAST;
+        }
+        buf.truncate(udp4.ip_len);
+        socket
     }
 
     /// Moves `batch` into socket `socket`'s ring (none for `usize::MAX`);

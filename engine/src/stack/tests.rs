@@ -744,3 +744,28 @@ fn without_a_single_ipv4_address_the_lane_is_off_and_the_stages_deliver() {
     feed(&mut stack, &pool, START, &[udp4(5353, b"slow")]);
     assert_eq!(socket.recv().unwrap().payload(), b"slow");
 }
+
+#[test]
+fn a_whole_burst_for_one_socket_is_delivered_in_one_move_and_overflow_is_counted() {
+    let run = |lane: bool| {
+        let pool = pool();
+        let mut stack = stack(&pool);
+        stack.config.socket_ring = 4;
+        let mut socket = stack.bind_udp(SocketAddr::new(US4.into(), 5353)).unwrap();
+        if !lane {
+            stack.lane = None;
+        }
+        let frames: Vec<Vec<u8>> = (0..6u8).map(|i| udp4(5353, &[i; 3])).collect();
+        feed(&mut stack, &pool, START, &frames);
+        let mut payloads = Vec::new();
+        while let Some(datagram) = socket.recv() {
+            payloads.push(datagram.payload().to_vec());
+        }
+        (payloads, stack.protocols())
+    };
+    let (payloads, counters) = run(true);
+    assert_eq!(payloads, (0..4u8).map(|i| vec![i; 3]).collect::<Vec<_>>());
+    assert_eq!(counters.udp.recv, 6);
+    assert_eq!(counters.udp.drop_reasons.get("socket_full"), Some(&2));
+    assert_eq!((payloads, counters), run(false));
+}
