@@ -10,7 +10,11 @@
 //! [`Stack::handle_timeout`] at [`Stack::poll_at`]. Work moves in stages over
 //! the whole burst: every frame passes L2 before any reaches L3, and so on.
 //!
-//! Receive, by stage:
+//! Receive, by stage (after the fast lane: the common case — an untagged
+//! IPv4/UDP frame to our MAC and single address, from an acceptable source,
+//! checksums good, to a bound port — goes over the whole burst straight into
+//! the socket's ring, counted as the stages count it; a property-tested rule
+//! and a differential test keep it deciding exactly as the stages):
 //! - **L2**: the one-pass header walk with checksum validation
 //!   ([`strata_l3l4::frame::FrameLayout::parse_checked`], checksums the device verified are
 //!   trusted), the destination MAC (ours, broadcast, or multicast), untagged or
@@ -24,6 +28,13 @@
 //!
 //! ICMP errors follow [`strata_l3l4::icmp`]'s rules and a token bucket. Every
 //! drop is counted under a named reason ([`StackCounters`]).
+//!
+//! Transmit: frames wait for the device in one queue per priority (0 to 7,
+//! [`PRIORITIES`]), drained highest first. A socket's datagrams carry its
+//! priority ([`UdpSocket::set_priority`]), also while they wait for ARP or
+//! neighbour resolution ([`Parked`]); the stack's own ARP, neighbour
+//! discovery, router solicitation and MLD frames go at [`CONTROL_PRIORITY`];
+//! answers (echo replies, ICMP errors) at 0.
 
 mod counters;
 mod icmp;
@@ -252,6 +263,8 @@ pub struct UdpSocket {
     queued: Vec<Outgoing>,
     /// Datagrams sent, for sampling their send time.
     sends: u32,
+    /// The priority its datagrams leave with ([`UdpSocket::set_priority`]).
+    priority: u8,
 }
 
 /// A datagram on its way from a socket to the stack.
@@ -262,7 +275,37 @@ pub(crate) struct Outgoing {
     /// When the application sent it, for one datagram in [`SEND_SAMPLE`]
     /// (the transmit stages are timed from here).
     sent_at: Option<std::time::Instant>,
+    /// Its socket's priority when it was sent.
+    priority: u8,
 }
+
+/// A frame waiting for its neighbour's link-layer address (in the ARP or
+/// neighbour cache), with the priority it leaves with.
+#[derive(Debug)]
+pub struct Parked {
+    priority: u8,
+    buf: NetBuf,
+}
+
+impl Parked {
+    /// The frame.
+    pub fn frame(&self) -> &NetBuf {
+        &self.buf
+    }
+
+    /// The priority it leaves with.
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+}
+
+/// Frame priorities: 0 to 7, as 802.1Q's PCP values.
+pub const PRIORITIES: usize = 8;
+
+/// The priority of the stack's own frames (ARP, neighbour discovery, router
+/// solicitation, MLD reports): 802.1Q's "network control", so that
+/// resolving a neighbour never waits behind bulk data.
+pub const CONTROL_PRIORITY: u8 = 7;
 
 /// One datagram in this many sent through a socket's ring carries its send
 /// time (a clock read per datagram would cost more than the send).
@@ -329,7 +372,31 @@ impl UdpSocket {
             payload,
             dst,
             sent_at,
+            priority: self.priority,
         }
+    }
+
+    /// Sets the priority (0 to 7, as 802.1Q's PCP and Linux's `SO_PRIORITY`
+    /// for the usual values) of the datagrams sent from now on. The stack
+    /// queues its frames for the device by priority, highest first, and a
+    /// pipeline worker hands them to the device through the traffic class
+    /// ring the priority maps to (`strata_queues::classes::PriorityMap`).
+    /// The default is 0 (best effort).
+    ///
+    /// # Errors
+    ///
+    /// [`SocketError::Priority`] for a value above 7.
+    pub fn set_priority(&mut self, priority: u8) -> Result<(), SocketError> {
+        if usize::from(priority) >= PRIORITIES {
+            return Err(SocketError::Priority(priority));
+        }
+        self.priority = priority;
+        Ok(())
+    }
+
+    /// The priority its datagrams leave with.
+    pub fn priority(&self) -> u8 {
+        self.priority
     }
 
     /// Like [`UdpSocket::send_buf`], batched: the datagram waits in the socket
@@ -394,6 +461,9 @@ pub enum SocketError {
     /// The ring size is not a power of two in range.
     #[error("socket ring: {0}")]
     Ring(#[from] strata_queues::CapacityError),
+    /// A priority above 7.
+    #[error("priority {0} is not one of 0 to 7")]
+    Priority(u8),
 }
 
 /// Why a datagram could not be sent.
@@ -418,8 +488,8 @@ pub enum SendError {
 pub struct Stack {
     config: StackConfig,
     pool: Pool,
-    arp: ArpCache<NetBuf>,
-    nd: NdCache<NetBuf>,
+    arp: ArpCache<Parked>,
+    nd: NdCache<Parked>,
     addrconf: AddrConf,
     mld: MldListener,
     reasm4: Ipv4Reassembler,
@@ -432,8 +502,13 @@ pub struct Stack {
     socket_tx: Vec<(SocketAddr, Consumer<Outgoing>)>,
     /// Scratch for [`Stack::flush_sockets`].
     outgoing: Vec<Outgoing>,
-    /// Frames ready for the device.
-    tx: VecDeque<NetBuf>,
+    /// Frames ready for the device, one queue per priority.
+    tx: [VecDeque<NetBuf>; PRIORITIES],
+    /// Frames in all of `tx`.
+    tx_len: usize,
+    /// The priority of what is being sent right now (a socket's datagram,
+    /// or the protocols' own frames at [`CONTROL_PRIORITY`]).
+    out_priority: u8,
     counters: StackCounters,
     ident: u16,
     /// Scratch space for one burst's stages, reused.
@@ -510,7 +585,9 @@ impl Stack {
             sockets: Vec::new(),
             socket_tx: Vec::new(),
             outgoing: Vec::new(),
-            tx: VecDeque::new(),
+            tx: Default::default(),
+            tx_len: 0,
+            out_priority: 0,
             counters: StackCounters::default(),
             ident: 1,
             scratch: rx::Scratch::default(),
@@ -548,12 +625,12 @@ impl Stack {
     }
 
     /// The ARP cache (for its statistics and neighbours).
-    pub fn arp(&self) -> &ArpCache<NetBuf> {
+    pub fn arp(&self) -> &ArpCache<Parked> {
         &self.arp
     }
 
     /// The IPv6 neighbour cache.
-    pub fn nd(&self) -> &NdCache<NetBuf> {
+    pub fn nd(&self) -> &NdCache<Parked> {
         &self.nd
     }
 
@@ -675,6 +752,7 @@ impl Stack {
             scratch: Vec::new(),
             queued: Vec::new(),
             sends: 0,
+            priority: 0,
         })
     }
 
@@ -705,7 +783,10 @@ impl Stack {
                     (Some(t0), Some(recorder)) => Some((recorder, t0)),
                     _ => None,
                 };
-                match self.send_udp_timed(now, local, out.dst, out.payload, timing) {
+                self.out_priority = out.priority;
+                let result = self.send_udp_timed(now, local, out.dst, out.payload, timing);
+                self.out_priority = 0;
+                match result {
                     Ok(()) => sent += 1,
                     Err(SendError::NoRoute) => self.counters.udp.drop("no_route"),
                     Err(_) => self.counters.udp.drop("send_failed"),
@@ -723,16 +804,32 @@ impl Stack {
         }
     }
 
-    /// Moves every frame ready for the device to `out`.
+    /// Moves every frame ready for the device to `out`, the highest
+    /// priority first (strict priority; in order within a priority).
     pub fn poll_transmit(&mut self, out: &mut Vec<NetBuf>) -> usize {
-        let n = self.tx.len();
-        out.extend(self.tx.drain(..));
+        let n = self.tx_len;
+        for queue in self.tx.iter_mut().rev() {
+            out.extend(queue.drain(..));
+        }
+        self.tx_len = 0;
+        n
+    }
+
+    /// Moves the frames of one priority (0 to 7) ready for the device to
+    /// `out`, in order; returns how many.
+    pub fn poll_transmit_priority(&mut self, priority: u8, out: &mut Vec<NetBuf>) -> usize {
+        let Some(queue) = self.tx.get_mut(usize::from(priority)) else {
+            return 0;
+        };
+        let n = queue.len();
+        out.extend(queue.drain(..));
+        self.tx_len -= n;
         n
     }
 
     /// Frames waiting for [`Stack::poll_transmit`].
     pub fn transmit_len(&self) -> usize {
-        self.tx.len()
+        self.tx_len
     }
 
     /// When [`Stack::handle_timeout`] wants to run next.
@@ -761,19 +858,29 @@ impl Stack {
         self.drain_protocols(now);
     }
 
-    /// Queues a frame for the device, or drops it (counted) when the queue
-    /// is full.
+    /// Queues a frame whose neighbour was resolved, at its own priority.
+    fn queue_released(&mut self, mac: EthernetAddress, mut parked: Parked) {
+        tx::set_dst_mac(&mut parked.buf, mac);
+        let outer = self.out_priority;
+        self.out_priority = parked.priority;
+        self.queue_tx(parked.buf);
+        self.out_priority = outer;
+    }
+
+    /// Queues a frame for the device at the current output priority, or
+    /// drops it (counted) when the queues are full.
     fn queue_tx(&mut self, buf: NetBuf) {
         if !self.up {
             self.counters.eth.drop("down");
             return;
         }
-        if self.tx.len() >= TX_QUEUE_MAX {
+        if self.tx_len >= TX_QUEUE_MAX {
             self.counters.eth.drop("tx_queue_full");
             return;
         }
         self.counters.eth.sent += 1;
-        self.tx.push_back(buf);
+        self.tx[usize::from(self.out_priority) % PRIORITIES].push_back(buf);
+        self.tx_len += 1;
     }
 
     /// A fresh buffer holding `len` bytes written by `fill`, or `None` (counted)
@@ -799,6 +906,16 @@ impl Stack {
     /// Turns everything the protocol state machines want sent into frames,
     /// and applies their events.
     fn drain_protocols(&mut self, now: Instant) {
+        let outer = self.out_priority;
+        self.out_priority = CONTROL_PRIORITY;
+        self.drain_protocols_inner(now);
+        self.out_priority = outer;
+    }
+
+    /// [`Stack::drain_protocols`], the protocols' own frames at
+    /// [`CONTROL_PRIORITY`], released frames at the priority they were sent
+    /// with, ICMP errors at 0.
+    fn drain_protocols_inner(&mut self, now: Instant) {
         self.touched = false;
         self.refresh_addresses();
         while let Some(t) = self.arp.poll_transmit(now) {
@@ -806,12 +923,13 @@ impl Stack {
                 self.queue_tx(buf);
             }
         }
-        while let Some((mac, mut buf)) = self.arp.poll_released() {
-            tx::set_dst_mac(&mut buf, mac);
-            self.queue_tx(buf);
+        while let Some((mac, parked)) = self.arp.poll_released() {
+            self.queue_released(mac, parked);
         }
-        while let Some((_, buf)) = self.arp.poll_unreachable() {
-            self.unreachable_v4(now, &buf);
+        while let Some((_, parked)) = self.arp.poll_unreachable() {
+            self.out_priority = 0;
+            self.unreachable_v4(now, &parked.buf);
+            self.out_priority = CONTROL_PRIORITY;
         }
         while let Some(event) = self.arp.poll_event() {
             self.arp_event(event);
@@ -845,12 +963,13 @@ impl Stack {
                 self.queue_tx(buf);
             }
         }
-        while let Some((mac, mut buf)) = self.nd.poll_released() {
-            tx::set_dst_mac(&mut buf, mac);
-            self.queue_tx(buf);
+        while let Some((mac, parked)) = self.nd.poll_released() {
+            self.queue_released(mac, parked);
         }
-        while let Some((_, buf)) = self.nd.poll_unreachable() {
-            self.unreachable_v6(now, &buf);
+        while let Some((_, parked)) = self.nd.poll_unreachable() {
+            self.out_priority = 0;
+            self.unreachable_v6(now, &parked.buf);
+            self.out_priority = CONTROL_PRIORITY;
         }
         while let Some(event) = self.nd.poll_event() {
             self.nd_event(event);

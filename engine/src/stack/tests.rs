@@ -769,3 +769,42 @@ fn a_whole_burst_for_one_socket_is_delivered_in_one_move_and_overflow_is_counted
     assert_eq!(counters.udp.drop_reasons.get("socket_full"), Some(&2));
     assert_eq!((payloads, counters), run(false));
 }
+
+#[test]
+fn frames_keep_their_priority_while_waiting_for_the_neighbour() {
+    let pool = pool();
+    let mut stack = stack(&pool);
+    let mut socket = stack.bind_udp(SocketAddr::new(US4.into(), 5353)).unwrap();
+    socket.set_priority(5).unwrap();
+    assert_eq!(socket.priority(), 5);
+    assert!(matches!(
+        socket.set_priority(8),
+        Err(SocketError::Priority(8))
+    ));
+    let mut buf = socket.alloc().unwrap();
+    buf.put(b"waits for ARP").unwrap();
+    socket
+        .send_buf(buf, SocketAddr::new(PEER4.into(), 7000))
+        .unwrap();
+    assert_eq!(stack.flush_sockets(START, 64), 1);
+    // The ARP request goes at the control priority; the datagram waits.
+    let mut out = Vec::new();
+    assert_eq!(stack.poll_transmit_priority(CONTROL_PRIORITY, &mut out), 1);
+    assert_eq!(checked(out[0].data()).network(), Network::Arp);
+    assert_eq!(stack.transmit_len(), 0);
+    // The peer's request resolves it: our reply at 7, the datagram at 5.
+    let mut bufs = vec![to_buf(&pool, &arp_request_from_peer())];
+    stack.receive(START, &mut bufs);
+    out.clear();
+    assert_eq!(stack.poll_transmit_priority(5, &mut out), 1);
+    assert!(out[0].data().ends_with(b"waits for ARP"));
+    out.clear();
+    assert_eq!(stack.poll_transmit_priority(CONTROL_PRIORITY, &mut out), 1);
+    assert_eq!(checked(out[0].data()).network(), Network::Arp);
+    assert_eq!(stack.transmit_len(), 0);
+    assert_eq!(
+        stack.poll_transmit_priority(9, &mut out),
+        0,
+        "no such priority"
+    );
+}

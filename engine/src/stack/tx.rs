@@ -13,7 +13,7 @@ use strata_l3l4::{
 use strata_pools::NetBuf;
 
 use super::rx::group_mac_v4;
-use super::{SendError, Stack};
+use super::{Parked, SendError, Stack};
 
 const ETH: usize = strata_l2::ETHERNET_HEADER_LEN;
 const SOFTWARE: ChecksumCaps = ChecksumCaps::software();
@@ -96,10 +96,14 @@ impl Stack {
             self.counters.ipv4.drop("no_route");
             return;
         };
-        match self.arp.resolve(now, next_hop, src, frame) {
-            Resolve::Send(mac, mut frame) => {
-                set_dst_mac(&mut frame, mac);
-                self.queue_tx(frame);
+        let parked = Parked {
+            priority: self.out_priority,
+            buf: frame,
+        };
+        match self.arp.resolve(now, next_hop, src, parked) {
+            Resolve::Send(mac, mut parked) => {
+                set_dst_mac(&mut parked.buf, mac);
+                self.queue_tx(parked.buf);
             }
             Resolve::Queued { displaced } => {
                 if displaced.is_some() {
@@ -202,10 +206,14 @@ impl Stack {
             self.counters.ipv6.drop("no_route");
             return;
         };
-        match self.nd.resolve(now, next_hop, src, frame) {
-            NdResolve::Send(mac, mut frame) => {
-                set_dst_mac(&mut frame, mac);
-                self.queue_tx(frame);
+        let parked = Parked {
+            priority: self.out_priority,
+            buf: frame,
+        };
+        match self.nd.resolve(now, next_hop, src, parked) {
+            NdResolve::Send(mac, mut parked) => {
+                set_dst_mac(&mut parked.buf, mac);
+                self.queue_tx(parked.buf);
             }
             NdResolve::Queued { displaced } => {
                 if displaced.is_some() {
@@ -359,7 +367,7 @@ impl Stack {
             }
         }
         mark(crate::stats::Stage::TxL2);
-        if self.tx.is_empty() {
+        if self.tx_len == 0 {
             // The datagram waits for resolution: the solicitation goes now.
             self.drain_protocols(now);
         }

@@ -28,8 +28,15 @@
 //!   SPSC ring (highest class first). The worker drains the classes in
 //!   strict priority order, a burst at a time, into [`Stack::receive`]. TX
 //!   frames go back from the worker to the RX thread through one SPSC ring
-//!   per port; the RX thread calls `tx_burst`. A class ring that is full
-//!   drops the frame, counted per class in the `queues` statistics.
+//!   per traffic class and port: the stack queues its frames by priority
+//!   (a socket's [`UdpSocket::set_priority`](crate::stack::UdpSocket::set_priority),
+//!   the protocols' own frames at
+//!   [`CONTROL_PRIORITY`](crate::stack::CONTROL_PRIORITY)), the worker
+//!   pushes each priority into the ring of its class (the same
+//!   [`PriorityMap`]), and the RX thread drains them highest class first
+//!   into `tx_burst`. A class ring that is full (either way) drops the
+//!   frame, counted per class in the `queues` statistics (`<name>.rx`,
+//!   `<name>.tx`).
 //!
 //! Frames the device refuses stay queued in order and are retried on the
 //! next rounds, at most [`WorkerConfig::tx_retries`] times and at most

@@ -6,12 +6,11 @@ use std::time::{Duration, Instant};
 
 use strata_pools::{NetBuf, Pool};
 use strata_queues::classes::{class_set, ClassConsumer, ClassError, ClassProducer, Schedule};
-use strata_queues::spsc::{self, Consumer, Producer};
 
 use super::wait::{current_cpu, thread_cpu_time, IdleStep, Idler, WakeHandle};
 use super::{App, AppContext, Classifier, RxCounters, WorkerConfig, WorkerCounters, WorkerJob};
 use crate::dev::Device;
-use crate::stack::Stack;
+use crate::stack::{Stack, PRIORITIES};
 use crate::stats::{
     InterfaceStats, PoolStatsJson, QueueStats, Stage, StageRecorder, StatsPublisher, StatsSnapshot,
 };
@@ -104,7 +103,8 @@ enum Io {
     /// Through the pipeline's rings; the RX thread owns the device.
     Pipe {
         classes: ClassConsumer<NetBuf>,
-        tx: Producer<NetBuf>,
+        /// One TX ring per traffic class, to the RX thread.
+        tx: ClassProducer<NetBuf>,
         rx_wake: Arc<WakeHandle>,
     },
 }
@@ -375,24 +375,31 @@ fn transmit(
         return 0;
     }
     let t0 = sample.then(Instant::now);
-    stack.poll_transmit(&mut port.pending.bufs);
-    let pending = &mut port.pending.bufs;
     let moved = match &mut port.io {
-        Io::Direct(device) => device.tx_burst(pending),
+        Io::Direct(device) => {
+            // Highest priority first; refused frames wait in order.
+            stack.poll_transmit(&mut port.pending.bufs);
+            device.tx_burst(&mut port.pending.bufs)
+        }
         Io::Pipe { tx, rx_wake, .. } => {
-            // Only what fits, so the ring counts no drop for a retry.
-            let k = tx.free_slots().min(pending.len());
-            if k == 0 {
-                0
-            } else {
-                scratch.extend(pending.drain(..k));
-                let n = tx.push_burst(scratch);
-                // Room was checked: nothing is left; drop it if it were.
-                counters.tx_dropped += scratch.len() as u64;
+            // Each priority into its class's ring, highest first; a full
+            // ring drops (counted by the ring, per class, and here).
+            let mut moved = 0;
+            for priority in (0..PRIORITIES as u8).rev() {
+                if stack.poll_transmit_priority(priority, scratch) == 0 {
+                    continue;
+                }
+                let class = tx.map().class_of(priority);
+                moved += tx.push_burst_class(scratch, class);
+                let refused = scratch.len() as u64;
+                counters.tx_dropped += refused;
+                port.tx_dropped += refused;
                 scratch.clear();
-                rx_wake.wake_if_sleeping();
-                n
             }
+            if moved > 0 {
+                rx_wake.wake_if_sleeping();
+            }
+            moved
         }
     };
     recorder.stage_done(Stage::TxDevice, t0, moved as u64);
@@ -435,7 +442,8 @@ pub(crate) struct PipelineRx {
     devices: Vec<Box<dyn Device>>,
     names: Vec<String>,
     classes: Vec<ClassProducer<NetBuf>>,
-    tx: Vec<Consumer<NetBuf>>,
+    /// Per port, the worker's TX class rings, drained highest class first.
+    tx: Vec<ClassConsumer<NetBuf>>,
     pending: Vec<Pending>,
     tx_dropped: Vec<u64>,
     classifier: Classifier,
@@ -469,7 +477,7 @@ pub(crate) fn pipeline(
     let mut tx_consumers = Vec::new();
     for port in job.ports {
         let (producer, consumer) = class_set(pipe.map, pipe.class_ring, Schedule::Strict)?;
-        let (tx, tx_consumer) = spsc::ring(pipe.tx_ring)?;
+        let (tx, tx_consumer) = class_set(pipe.map, pipe.tx_ring, Schedule::Strict)?;
         names.push(port.stack.config().name.clone());
         stacks.push(port.stack);
         devices.push(port.device);
@@ -633,11 +641,13 @@ impl PipelineRx {
                         ring,
                     ));
                 }
-                snap.queues.push(QueueStats::from_ring(
-                    format!("{}.tx", self.names[i]),
-                    0,
-                    &self.tx[i].stats(),
-                ));
+                for (class, ring) in self.tx[i].stats().iter().enumerate() {
+                    snap.queues.push(QueueStats::from_ring(
+                        format!("{}.tx", self.names[i]),
+                        class as u8,
+                        ring,
+                    ));
+                }
             }
             snap
         };
