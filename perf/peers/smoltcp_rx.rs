@@ -176,6 +176,8 @@ pub struct SmoltcpRx<'f> {
     flows: usize,
     /// Datagrams read and checked since creation.
     pub received: u64,
+    /// The frame index the next datagram must carry.
+    expect: usize,
 }
 
 impl std::fmt::Debug for SmoltcpRx<'_> {
@@ -223,6 +225,7 @@ impl<'f> SmoltcpRx<'f> {
             payload_len,
             flows: frames.len(),
             received: 0,
+            expect: 0,
         }
     }
 
@@ -242,7 +245,7 @@ impl<'f> SmoltcpRx<'f> {
                 .poll(Instant::now(), &mut self.device, &mut self.sockets);
             let socket = self.sockets.get_mut::<udp::Socket>(self.handle);
             while let Ok((len, _meta)) = socket.recv_slice(&mut self.buf) {
-                let expect = (self.received % self.flows as u64) as u32;
+                let expect = self.expect as u32;
                 assert!(
                     len == self.payload_len
                         && (len < 4 || rx_frames::payload_tag(&self.buf[..len]) == Some(expect)),
@@ -250,6 +253,12 @@ impl<'f> SmoltcpRx<'f> {
                     self.received
                 );
                 self.received += 1;
+                // The next frame index, wrapping (no division per datagram).
+                self.expect = if self.expect + 1 == self.flows {
+                    0
+                } else {
+                    self.expect + 1
+                };
             }
         }
         self.received - before

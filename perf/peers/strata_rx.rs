@@ -51,7 +51,10 @@ pub struct StrataRx {
     payload_len: usize,
     /// Datagrams read and checked since creation.
     pub received: u64,
+    /// The frame index the next datagram must carry.
+    expect: usize,
     now: Instant,
+    epoch: StdInstant,
     _pool: Pool,
 }
 
@@ -103,7 +106,9 @@ impl StrataRx {
             got: Vec::with_capacity(2 * BURST),
             payload_len: frames[0].len() - rx_frames::HEADERS_LEN,
             received: 0,
+            expect: 0,
             now,
+            epoch: StdInstant::now(),
             _pool: pool,
         }
     }
@@ -146,12 +151,15 @@ impl StrataRx {
                     }
                 }
             }
-            self.stack.receive(self.now, &mut self.burst);
+            // The clock read once per burst, as a worker's round (and the
+            // smoltcp peer's poll) does.
+            let now = self.now + self.epoch.elapsed();
+            self.stack.receive(now, &mut self.burst);
             self.socket.recv_bufs(&mut self.got, 2 * BURST);
             for buf in &self.got {
                 // The buffer starts at the IP header: 20 bytes, then UDP's 8.
                 let payload = &buf.data()[28..];
-                let expect = (self.received % flows as u64) as u32;
+                let expect = self.expect as u32;
                 assert!(
                     payload.len() == self.payload_len
                         && (payload.len() < 4 || rx_frames::payload_tag(payload) == Some(expect)),
@@ -159,6 +167,12 @@ impl StrataRx {
                     self.received
                 );
                 self.received += 1;
+                // The next frame index, wrapping (no division per datagram).
+                self.expect = if self.expect + 1 == flows {
+                    0
+                } else {
+                    self.expect + 1
+                };
             }
             self.cache.free_all(&mut self.got);
         }
