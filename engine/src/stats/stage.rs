@@ -183,7 +183,14 @@ pub struct StageRecorder {
     countdown: u32,
     bursts: u64,
     sampled: u64,
+    /// Sends until the next timed one ([`StageRecorder::send_start`]).
+    send_countdown: u32,
 }
+
+/// Sends per burst in [`StageRecorder::send_start`]'s sampling: one send is
+/// timed per `sample_every × 32`, the share of packets timed on receive with
+/// bursts of 32.
+pub const SENDS_PER_BURST: u32 = 32;
 
 fn new_histogram() -> Histogram<u64> {
     // Constant bounds that satisfy every precondition of `new_with_bounds`
@@ -205,12 +212,31 @@ impl StageRecorder {
             countdown: config.sample_every,
             bursts: 0,
             sampled: 0,
+            send_countdown: config.sample_every.saturating_mul(SENDS_PER_BURST),
         }
     }
 
     /// The configuration (with `classes` clamped).
     pub fn config(&self) -> StageConfig {
         self.config
+    }
+
+    /// Starts a send: `Some(now)` for one send in `sample_every` ×
+    /// [`SENDS_PER_BURST`] (the transmit stages of a datagram sent directly
+    /// through a stack are timed from here), `None` otherwise or when timing
+    /// is off.
+    #[inline]
+    pub fn send_start(&mut self) -> Option<Instant> {
+        if self.config.sample_every == 0 {
+            return None;
+        }
+        self.send_countdown = self.send_countdown.saturating_sub(1);
+        if self.send_countdown == 0 {
+            self.send_countdown = self.config.sample_every.saturating_mul(SENDS_PER_BURST);
+            Some(StageClock::now())
+        } else {
+            None
+        }
     }
 
     /// Starts a burst: `Some(now)` when this burst is to be timed (every
@@ -521,6 +547,21 @@ mod tests {
             .classes,
             MAX_CLASSES
         );
+    }
+
+    #[test]
+    fn one_send_in_sample_every_bursts_of_sends_is_timed() {
+        let mut on = StageRecorder::new(StageConfig {
+            sample_every: 2,
+            classes: 1,
+        });
+        let timed: Vec<usize> = (1..=200).filter(|_| on.send_start().is_some()).collect();
+        assert_eq!(timed.len(), 200 / (2 * SENDS_PER_BURST as usize));
+        let mut off = StageRecorder::new(StageConfig {
+            sample_every: 0,
+            classes: 1,
+        });
+        assert!((0..1000).all(|_| off.send_start().is_none()));
     }
 
     #[test]

@@ -302,8 +302,9 @@ impl Port {
 /// What an application running on a worker's core sees each round.
 #[derive(Debug)]
 pub struct AppContext<'a> {
-    now: strata_l2::Instant,
-    stacks: &'a mut [Stack],
+    pub(crate) now: strata_l2::Instant,
+    pub(crate) stacks: &'a mut [Stack],
+    pub(crate) recorder: &'a mut crate::stats::StageRecorder,
 }
 
 impl AppContext<'_> {
@@ -320,6 +321,34 @@ impl AppContext<'_> {
     /// The stack of port `i` (in the job's order), to send with.
     pub fn stack(&mut self, i: usize) -> Option<&mut Stack> {
         self.stacks.get_mut(i)
+    }
+
+    /// Sends `payload` from `local` to `dst` through port `port`'s stack, as
+    /// [`Stack::send_udp`] does, timing the transmit stages (`tx_l4`,
+    /// `tx_l3`, `tx_l2`, from this call) of a sample of the datagrams
+    /// ([`StageRecorder::send_start`](crate::stats::StageRecorder::send_start))
+    /// into the worker's statistics.
+    ///
+    /// # Errors
+    ///
+    /// As [`Stack::send_udp`]; [`SendError::NoRoute`](crate::stack::SendError::NoRoute)
+    /// when the worker has no port `port`.
+    pub fn send_udp(
+        &mut self,
+        port: usize,
+        local: std::net::SocketAddr,
+        dst: std::net::SocketAddr,
+        payload: strata_pools::NetBuf,
+    ) -> Result<(), crate::stack::SendError> {
+        let stack = self
+            .stacks
+            .get_mut(port)
+            .ok_or(crate::stack::SendError::NoRoute)?;
+        let timing = self
+            .recorder
+            .send_start()
+            .map(|t0| (&mut *self.recorder, t0));
+        stack.send_udp_timed(self.now, local, dst, payload, timing)
     }
 }
 

@@ -252,6 +252,7 @@ impl WorkerLoop {
             let items = app.poll(&mut AppContext {
                 now,
                 stacks: &mut self.stacks,
+                recorder: &mut self.recorder,
             });
             if items > 0 {
                 self.counters.app_items += items as u64;
