@@ -617,3 +617,58 @@ fn rtc_sends_higher_priorities_first() {
 fn pipeline_sends_through_per_class_tx_rings() {
     tx_priorities(Mode::Pipeline);
 }
+
+/// One worker runs two interfaces (two ports, two stacks, one application
+/// reading both), each counted on its own.
+#[test]
+fn one_worker_runs_two_interfaces() {
+    let pool = pool("worker-two-ports");
+    let config = test_config(Mode::RunToCompletion);
+    let mut job = WorkerJob::new();
+    let mut sockets = Vec::new();
+    for (i, name) in ["eth0", "eth1"].into_iter().enumerate() {
+        let (stack, socket) = new_stack(&config, &pool, name);
+        let generator = Generator::new(
+            &GeneratorConfig {
+                count: Some(300 * (i as u64 + 1)),
+                ..GeneratorConfig::default()
+            },
+            pool.cache().unwrap(),
+        )
+        .unwrap();
+        job = job.port(generator, stack);
+        sockets.push(socket);
+    }
+    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let seen = Arc::clone(&counts);
+    let mut bufs = Vec::new();
+    let app = move |ctx: &mut AppContext<'_>| {
+        assert_eq!(ctx.ports(), 2);
+        let mut n = 0;
+        for (socket, count) in sockets.iter_mut().zip(seen.iter()) {
+            let k = socket.recv_bufs(&mut bufs, 64);
+            bufs.clear();
+            // Release: the test reads it with Acquire.
+            count.fetch_add(k as u64, Ordering::Release);
+            n += k;
+        }
+        n
+    };
+    let set = WorkerSet::spawn(config, vec![job.app(app)]).unwrap();
+    assert_eq!(set.workers(), 1);
+    // Acquire: see the application's counts.
+    wait_for("900 datagrams", || {
+        counts[0].load(Ordering::Acquire) + counts[1].load(Ordering::Acquire) == 900
+    });
+    assert_eq!(counts[0].load(Ordering::Acquire), 300);
+    let reader = set.stats().clone();
+    let reports = set.stop().unwrap();
+    let snap = reader.snapshot();
+    for (name, n) in [("eth0", 300), ("eth1", 600)] {
+        let iface = snap.interfaces.iter().find(|i| i.name == name).unwrap();
+        assert_eq!(iface.rx_packets, n, "{name}");
+    }
+    assert_eq!(reports[0].counters.rx_frames, 900);
+    drop(reports);
+    assert_eq!(pool.stats().free, pool.capacity());
+}
