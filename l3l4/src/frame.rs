@@ -607,8 +607,8 @@ fn walk_parts(
     frame: &[u8],
     caps: Option<&ChecksumCaps>,
 ) -> Result<(VlanStack, Network, Transport, usize, usize), FrameError> {
-    if let Some(udp4) = untagged_udp4(frame, caps) {
-        let l3_end = ETHERNET_HEADER_LEN + udp4.ip_len;
+    if let Some(ip_len) = untagged_udp4(frame, caps) {
+        let l3_end = ETHERNET_HEADER_LEN + ip_len;
         let vlan = VlanStack {
             ethertype: EtherType::Ipv4,
             header_len: ETHERNET_HEADER_LEN,
@@ -651,12 +651,30 @@ pub struct Udp4Frame {
 /// The destination MAC address is not looked at.
 #[inline(always)]
 pub fn untagged_ipv4_udp(frame: &[u8], caps: &ChecksumCaps) -> Option<Udp4Frame> {
-    untagged_udp4(frame, Some(caps))
+    const L3: usize = ETHERNET_HEADER_LEN;
+    let ip_len = untagged_udp4(frame, Some(caps))?;
+    let headers: &[u8; L3 + ipv4::HEADER_LEN + 4] =
+        frame.get(..L3 + ipv4::HEADER_LEN + 4)?.try_into().ok()?;
+    let word = |at: usize| {
+        u32::from_be_bytes([
+            headers[at],
+            headers[at + 1],
+            headers[at + 2],
+            headers[at + 3],
+        ])
+    };
+    Some(Udp4Frame {
+        src: word(L3 + 12),
+        dst: word(L3 + 16),
+        dst_port: u16::from_be_bytes([headers[L3 + 22], headers[L3 + 23]]),
+        ip_len,
+    })
 }
 
-/// [`untagged_ipv4_udp`], with checksums verified only with `caps`.
+/// [`untagged_ipv4_udp`]'s decision, with checksums verified only with
+/// `caps`: the IP datagram's length.
 #[inline(always)]
-fn untagged_udp4(frame: &[u8], caps: Option<&ChecksumCaps>) -> Option<Udp4Frame> {
+fn untagged_udp4(frame: &[u8], caps: Option<&ChecksumCaps>) -> Option<usize> {
     const L3: usize = ETHERNET_HEADER_LEN;
     const L4: usize = L3 + ipv4::HEADER_LEN;
     let headers: &[u8; L4 + udp::HEADER_LEN] =
@@ -690,20 +708,7 @@ fn untagged_udp4(frame: &[u8], caps: Option<&ChecksumCaps>) -> Option<Udp4Frame>
             return None;
         }
     }
-    let word = |at: usize| {
-        u32::from_be_bytes([
-            headers[at],
-            headers[at + 1],
-            headers[at + 2],
-            headers[at + 3],
-        ])
-    };
-    Some(Udp4Frame {
-        src: word(L3 + 12),
-        dst: word(L3 + 16),
-        dst_port: u16::from_be_bytes([headers[L4 + 2], headers[L4 + 3]]),
-        ip_len: total_len,
-    })
+    Some(total_len)
 }
 
 /// The general walk: any frame.

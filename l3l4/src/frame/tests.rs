@@ -449,14 +449,18 @@ proptest! {
         frame.truncate(frame.len() - cut % 4);
         for caps in [Some(&SOFTWARE), None] {
             let general = walk_general(&frame, caps);
-            if let Some(udp4) = untagged_udp4(&frame, caps) {
+            if let Some(ip_len) = untagged_udp4(&frame, caps) {
                 let (vlan, network, transport, l4, end) = general.expect("the general walk accepts it too");
                 prop_assert_eq!((vlan.header_len, vlan.pcp, network, transport, l4, end),
-                    (14, None, Network::Ipv4, Transport::Udp, 34, 14 + udp4.ip_len));
-                // The addresses and port are the packet's.
-                let ip = crate::wire::ipv4::Packet::new_unchecked(&frame[14..]);
-                prop_assert_eq!((udp4.src, udp4.dst), (u32::from(ip.src_addr()), u32::from(ip.dst_addr())));
-                prop_assert_eq!(udp4.dst_port, u16::from_be_bytes([frame[36], frame[37]]));
+                    (14, None, Network::Ipv4, Transport::Udp, 34, 14 + ip_len));
+                if let Some(caps) = caps {
+                    // The public form agrees, with the packet's addresses and port.
+                    let udp4 = untagged_ipv4_udp(&frame, caps).expect("accepted");
+                    let ip = crate::wire::ipv4::Packet::new_unchecked(&frame[14..]);
+                    prop_assert_eq!((udp4.src, udp4.dst), (u32::from(ip.src_addr()), u32::from(ip.dst_addr())));
+                    prop_assert_eq!(udp4.dst_port, u16::from_be_bytes([frame[36], frame[37]]));
+                    prop_assert_eq!(udp4.ip_len, ip_len);
+                }
             } else if let Ok((vlan, network, transport, l4, _)) = general {
                 // The general walk accepted it: then it is not a plain untagged
                 // IPv4/UDP frame without options.
