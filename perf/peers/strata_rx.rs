@@ -6,10 +6,11 @@
 //! and tag.
 //!
 //! Two ways to hand the frames over:
-//! - `dma` (the subject `strata`): a burst of fresh pool buffers from the
-//!   worker's cache, every frame copied into one, each freed after the
-//!   application read it, as a NIC writes into the buffers its driver posted
-//!   (the copy is work smoltcp's side does not do);
+//! - `dma` (the subject `strata`): fresh pool buffers from the worker's
+//!   cache, every frame copied into one (`PoolCache::alloc_filled`, the call
+//!   copying devices use), each freed after the application read it, as a
+//!   NIC writes into the buffers its driver posted (the copy is work
+//!   smoltcp's side does not do);
 //! - `lend` (the subject `strata_lend`): each frame sits in a pool buffer
 //!   built once, and every receive hands the stack a zero-copy clone of it,
 //!   as smoltcp's device lends a slice of the same frame; the reference
@@ -136,19 +137,16 @@ impl StrataRx {
                     }
                 }
                 Feed::Dma => {
-                    // As a driver refills its ring: a burst of buffers from
-                    // the cache, then each written where it lies.
-                    self.cache
-                        .alloc_bulk(n, &mut self.burst)
-                        .expect("pool has room");
-                    for buf in &mut self.burst {
-                        let _ = buf.put(&self.frames[self.next]);
-                        self.next = if self.next + 1 == flows {
-                            0
-                        } else {
-                            self.next + 1
-                        };
-                    }
+                    // As a device writes received frames into fresh buffers
+                    // from the worker's cache.
+                    let (frames, next) = (&self.frames, &mut self.next);
+                    let got = self.cache.alloc_filled(n, &mut self.burst, |room| {
+                        let frame = &frames[*next];
+                        room.get_mut(..frame.len())?.copy_from_slice(frame);
+                        *next = if *next + 1 == flows { 0 } else { *next + 1 };
+                        Some(frame.len())
+                    });
+                    assert_eq!(got, n, "pool has room");
                 }
             }
             // The clock read once per burst, as a worker's round (and the

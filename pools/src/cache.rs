@@ -163,6 +163,66 @@ impl PoolCache {
         k
     }
 
+    /// Allocates up to `n` buffers onto `out`, each written where it lies
+    /// by `fill`, as a device writes received frames into fresh buffers:
+    /// `fill` gets the buffer's whole room after the headroom and returns the
+    /// frame's length (kept up to the room), or `None` when there is no
+    /// frame to write (that buffer goes back to the cache and allocation
+    /// stops). Returns how many buffers were added. Cheaper than
+    /// [`PoolCache::alloc_burst`] and [`NetBuf::put`]: a fresh buffer is
+    /// known to be unshared, so nothing is checked per buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use strata_pools::{Pool, PoolConfig};
+    /// let pool = Pool::new(PoolConfig::named("doc"))?;
+    /// let mut cache = pool.cache()?;
+    /// let frames: [&[u8]; 2] = [b"one", b"three"];
+    /// let mut next = frames.iter();
+    /// let mut bufs = Vec::new();
+    /// let n = cache.alloc_filled(8, &mut bufs, |room| {
+    ///     let frame = next.next()?;
+    ///     room[..frame.len()].copy_from_slice(frame);
+    ///     Some(frame.len())
+    /// });
+    /// assert_eq!(n, 2);
+    /// assert_eq!((bufs[0].data(), bufs[1].data()), (&b"one"[..], &b"three"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn alloc_filled(
+        &mut self,
+        n: usize,
+        out: &mut Vec<NetBuf>,
+        mut fill: impl FnMut(&mut [u8]) -> Option<usize>,
+    ) -> usize {
+        if self.frames.len() < n {
+            self.refill(n);
+        }
+        let k = n.min(self.frames.len());
+        let start = out.len();
+        // Made in one go, then written where they lie (writing a buffer's
+        // length and then moving it would stall on the narrow write).
+        self.take(k, out);
+        let mut made = 0;
+        for buf in &mut out[start..] {
+            if !buf.fill_fresh(&mut fill) {
+                break;
+            }
+            made += 1;
+        }
+        // Buffers with no frame were never handed out: straight back.
+        let ours: NonNull<Inner> = NonNull::from(self.pool.inner());
+        for buf in out.drain(start + made..) {
+            if let Ok(frame) = buf.try_into_sole_frame(ours) {
+                self.frames.push(self.tag | u64::from(frame));
+            }
+        }
+        self.publish_len();
+        made
+    }
+
     #[inline(always)]
     fn take(&mut self, n: usize, out: &mut Vec<NetBuf>) {
         let start = self.frames.len() - n;

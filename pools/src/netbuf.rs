@@ -180,6 +180,23 @@ impl NetBuf {
         unsafe { std::slice::from_raw_parts_mut(p.add(start), len) }
     }
 
+    /// For a buffer fresh from its pool (empty, unshared, no chain): hands
+    /// `fill` the whole room after the headroom and keeps the length it
+    /// returns (at most the room); `false`, the buffer untouched, when `fill`
+    /// returns `None`.
+    #[inline(always)]
+    pub(crate) fn fill_fresh(&mut self, fill: impl FnOnce(&mut [u8]) -> Option<usize>) -> bool {
+        debug_assert!(self.is_empty() && self.next.is_none() && self.is_unique());
+        let (start, room) = (usize::from(self.offset), self.tailroom());
+        match fill(self.bytes_mut(start, room)) {
+            Some(len) => {
+                self.len = len.min(room) as u16;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Prepends `n` bytes (taken from the headroom) and returns them to be
     /// filled, as headers are pushed on transmit (`net_buf_push`).
     ///

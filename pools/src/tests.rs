@@ -393,3 +393,40 @@ fn raw_bursts_move_whole_and_only_to_their_pool() {
         "the frame popped out alone is still out"
     );
 }
+
+#[test]
+fn alloc_filled_writes_fresh_buffers_and_stops_when_the_frames_run_out() {
+    let pool = pool(64);
+    let mut cache = pool.cache().unwrap();
+    let room = pool.frame_size() - pool.headroom();
+    let frames: Vec<Vec<u8>> = (1..=5u8).map(|i| vec![i; usize::from(i) * 10]).collect();
+    let mut next = frames.iter();
+    let mut bufs = Vec::new();
+    let n = cache.alloc_filled(8, &mut bufs, |area| {
+        assert_eq!(area.len(), room, "the whole room after the headroom");
+        let frame = next.next()?;
+        area[..frame.len()].copy_from_slice(frame);
+        Some(frame.len())
+    });
+    assert_eq!(n, 5);
+    for (buf, frame) in bufs.iter().zip(&frames) {
+        assert_eq!(buf.data(), &frame[..]);
+        assert_eq!(buf.headroom(), pool.headroom());
+        assert!(buf.is_unique());
+    }
+    // A length past the room is cut to the room.
+    let mut more = Vec::new();
+    assert_eq!(cache.alloc_filled(1, &mut more, |_| Some(usize::MAX)), 1);
+    assert_eq!(more[0].len(), room);
+    // Asking for more than the pool has gives what it has.
+    let mut rest = Vec::new();
+    let got = cache.alloc_filled(1000, &mut rest, |_| Some(1));
+    assert_eq!(got, 64 - 6);
+    drop((bufs, more, rest));
+    cache.flush();
+    assert_eq!(
+        pool.stats().free,
+        64,
+        "every frame home, none lost to the stop"
+    );
+}

@@ -228,23 +228,27 @@ impl Device for Generator {
             return want;
         }
         let start = out.len();
-        let got = self.cache.alloc_burst(want, out);
-        self.stats.rx_dropped += (want - got) as u64;
-        for buf in &mut out[start..] {
-            let template = &self.templates[self.next];
-            self.next += 1;
-            if self.next == self.templates.len() {
-                self.next = 0;
+        let (templates, next) = (&self.templates, &mut self.next);
+        let mut bytes = 0u64;
+        // Written into fresh buffers where they lie, as a NIC writes.
+        let got = self.cache.alloc_filled(want, out, |room| {
+            let template = &templates[*next];
+            *next += 1;
+            if *next == templates.len() {
+                *next = 0;
             }
             // A fresh buffer has room for any template (checked at creation).
-            if buf.put(template).is_err() {
-                self.stats.rx_dropped += 1;
-            }
-            if let Some(epoch) = self.stamp {
+            room.get_mut(..template.len())?.copy_from_slice(template);
+            bytes += template.len() as u64;
+            Some(template.len())
+        });
+        self.stats.rx_dropped += (want - got) as u64;
+        self.stats.rx_bytes += bytes;
+        if let Some(epoch) = self.stamp {
+            for buf in &mut out[start..] {
                 let ns = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
                 stamp_frame(buf, self.udp_at, ns);
             }
-            self.stats.rx_bytes += template.len() as u64;
         }
         self.stats.rx_packets += got as u64;
         if let Some(left) = self.left.as_mut() {
