@@ -14,15 +14,18 @@
 //! The devices, interfaces, workers and sockets arrive with the engine
 //! work (issue 4); this crate re-exports the layers below so applications
 //! depend on one crate.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bench;
 pub mod cpu;
 pub mod dev;
 pub mod replay;
+pub mod serve;
 pub mod stack;
 pub mod stats;
+#[allow(unsafe_code)]
+pub mod sys;
 pub mod worker;
 
 pub use strata_l2 as l2;

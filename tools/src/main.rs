@@ -1,8 +1,9 @@
 //! `strata`: the command-line program (DESIGN.md, "Contract: the `strata` command").
 //!
-//! Until the engine lands (issue 4), `strata bench` runs the ring and pool
-//! benchmark — Strata's rings and pools beside DPDK, rtrb and crossbeam,
-//! measured the same way in one run — and prints its table.
+//! `strata bench` runs the whole stack in memory (`--rings`: the ring and
+//! pool comparison beside DPDK, rtrb and crossbeam), `strata replay` a
+//! capture through one interface, `strata serve` an interface on a device
+//! backend (TAP so far).
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use strata_perf::compare::{self, Options};
 
 mod bench;
 mod replay;
+mod serve;
 
 const USAGE: &str = "usage: strata <command> [options]
 
@@ -26,9 +28,15 @@ commands:
             --pcap IN [--tx-pcap OUT] [--mac MAC] [--ip ADDR/PREFIX]...
             [--ip6 ADDR/PREFIX]... [--gateway ADDR] [--route PREFIX/LEN=GATEWAY]...
             [--mtu N] [--udp-echo PORT]... [--linger SECS] [--json] [--config FILE]
+  serve     an interface on a device backend: ARP, ND and ping answered, UDP
+            echo and discard, metrics on loopback; Ctrl-C stops
+            --iface NAME --backend tap|afxdp|afpacket [--mac MAC]
+            [--ip ADDR/PREFIX]... [--ip6 ADDR/PREFIX]... [--gateway ADDR]
+            [--udp-echo PORT]... [--udp-discard PORT]... [--metrics ADDR:PORT]
+            [--duration SECS] [--no-dad] [--json]
+            (backends so far: tap; afxdp and afpacket are refused until they land)
 
-The commands serve, gen, fwd and top arrive with the device backends;
-see README.md.";
+The commands gen, fwd and top arrive with the device backends; see README.md.";
 
 struct BenchArgs {
     opts: Options,
@@ -103,7 +111,17 @@ fn main() -> ExitCode {
             },
             Err(msg) => usage_error(&msg),
         },
-        Some(cmd @ ("serve" | "gen" | "fwd" | "top")) => {
+        Some("serve") => match serve::parse(&args[1..]) {
+            Ok(parsed) => match serve::run(&parsed) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(msg) => {
+                    eprintln!("strata serve: {msg}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(msg) => usage_error(&msg),
+        },
+        Some(cmd @ ("gen" | "fwd" | "top")) => {
             eprintln!(
                 "strata: '{cmd}' is not available yet: it arrives with the engine (see README.md)"
             );

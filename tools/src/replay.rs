@@ -125,7 +125,10 @@ pub(crate) fn parse_v6(text: &str) -> Result<(Ipv6Addr, u8), String> {
     Ok((addr, len))
 }
 
-fn value<'a>(flag: &str, it: &mut impl Iterator<Item = &'a String>) -> Result<&'a String, String> {
+pub(crate) fn value<'a>(
+    flag: &str,
+    it: &mut impl Iterator<Item = &'a String>,
+) -> Result<&'a String, String> {
     it.next().ok_or_else(|| format!("{flag} needs a value"))
 }
 

@@ -43,7 +43,24 @@ fn bad_input_is_a_clear_error() {
             &["bench", "--mode", "warp"][..],
             "--mode takes rtc or pipeline",
         ),
-        (&["serve"][..], "not available yet"),
+        (&["serve"][..], "serve needs --iface NAME"),
+        (
+            &["serve", "--iface", "x", "--backend", "dpdk"][..],
+            "--backend takes afxdp, afpacket or tap",
+        ),
+        (
+            &["serve", "--iface", "x", "--udp-echo", "0"][..],
+            "--udp-echo takes a port",
+        ),
+        (
+            &["serve", "--iface", "x", "--ip", "10.0.0.1/33"][..],
+            "--ip",
+        ),
+        (
+            &["serve", "--iface", "x", "--duration", "-3"][..],
+            "--duration takes seconds",
+        ),
+        (&["gen"][..], "not available yet"),
     ] {
         let (code, _, err) = strata(args);
         assert_eq!(code, 2, "{args:?}");
@@ -53,6 +70,21 @@ fn bad_input_is_a_clear_error() {
     let (code, out, _) = strata(&["--help"]);
     assert_eq!(code, 0);
     assert!(out.contains("bench"));
+    // Refusals at run time: exit status 1 and the reason.
+    for (args, needle) in [
+        (
+            &["serve", "--iface", "x", "--backend", "afxdp"][..],
+            "backend afxdp is not available yet",
+        ),
+        (
+            &["serve", "--iface", "x", "--metrics", "192.0.2.1:9100"][..],
+            "loopback only",
+        ),
+    ] {
+        let (code, _, err) = strata(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
 }
 
 #[test]

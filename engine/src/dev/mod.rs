@@ -15,7 +15,8 @@
 //! (DPDK's `net_ring`), the [`null`] source and sink (`net_null`), the
 //! [`generator`] of UDP flows, the [`pcap`] file reader and writer, and the
 //! [`impair`] wrapper that adds loss, duplication, reordering, corruption,
-//! delay and a rate cap to any device.
+//! delay and a rate cap to any device. With `CAP_NET_ADMIN`: [`tap`], a TAP
+//! interface with the kernel on its other side.
 
 use std::os::fd::RawFd;
 
@@ -28,6 +29,7 @@ pub mod impair;
 pub mod null;
 pub mod pair;
 pub mod pcap;
+pub mod tap;
 
 pub use generator::{stamp_of, Generator, GeneratorConfig, GeneratorError};
 pub use impair::{ImpairConfig, ImpairCounters, ImpairError, ImpairStats, Impaired, Impairments};
@@ -36,6 +38,7 @@ pub use pair::{pair, PairConfig, PairDevice};
 pub use pcap::{
     PcapDevError, PcapReader, PcapReaderConfig, PcapReaderStats, PcapWriter, PcapWriterConfig,
 };
+pub use tap::{TapConfig, TapDevice, TapError};
 
 /// What a device is and offers. Fixed for the device's life.
 #[derive(Debug, Clone, PartialEq, Eq)]

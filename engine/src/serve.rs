@@ -1,0 +1,303 @@
+//! `strata serve`: the appliance (issue 5). One interface on a device
+//! backend, with IPv4 and IPv6 addresses; the stack answers ARP, neighbour
+//! discovery and ping by itself, UDP echo and discard run on chosen ports,
+//! the statistics are served on loopback, and a stop (Ctrl-C, or the end of a
+//! set duration) shuts every worker down with every buffer back in the pool.
+//!
+//! Backends: `tap` (a TAP interface, the kernel on its other side). AF_XDP
+//! and AF_PACKET are refused with a clear message until they land.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant as StdInstant};
+
+use strata_l2::EthernetAddress;
+use strata_pools::{Pool, PoolConfig};
+
+use crate::dev::{TapConfig, TapDevice, TapError};
+use crate::stack::{Datagram, SocketError, Stack, StackConfig};
+use crate::stats::{Exporter, StatsReader, StatsSnapshot};
+use crate::worker::{AppContext, Pinning, WorkerConfig, WorkerError, WorkerJob, WorkerSet};
+
+/// Which device backend carries the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A TAP interface.
+    Tap,
+    /// AF_XDP on a real interface (not yet available).
+    AfXdp,
+    /// AF_PACKET on a real interface (not yet available).
+    AfPacket,
+}
+
+impl Backend {
+    /// The backend's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Tap => "tap",
+            Backend::AfXdp => "afxdp",
+            Backend::AfPacket => "afpacket",
+        }
+    }
+}
+
+/// What to serve.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The interface (for `tap`: created if it does not exist).
+    pub iface: String,
+    /// The device backend.
+    pub backend: Backend,
+    /// Strata's Ethernet address on the link.
+    pub mac: EthernetAddress,
+    /// IPv4 addresses and prefix lengths.
+    pub ipv4: Vec<(Ipv4Addr, u8)>,
+    /// IPv6 addresses and prefix lengths (a link-local one is formed too).
+    pub ipv6: Vec<(Ipv6Addr, u8)>,
+    /// The IPv4 default gateway.
+    pub gateway4: Option<Ipv4Addr>,
+    /// Ports whose datagrams are sent back to their sender.
+    pub udp_echo: Vec<u16>,
+    /// Ports whose datagrams are read and dropped.
+    pub udp_discard: Vec<u16>,
+    /// Where to serve `/stats` and `/metrics` (loopback only).
+    pub metrics: Option<SocketAddr>,
+    /// Stop after this long (`None`: at the stop signal only).
+    pub duration: Option<Duration>,
+    /// Duplicate address detection probes per IPv6 address (RFC 4862).
+    pub dad_transmits: u8,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            iface: "stap0".to_owned(),
+            backend: Backend::Tap,
+            mac: TapConfig::default().mac,
+            ipv4: Vec::new(),
+            ipv6: Vec::new(),
+            gateway4: None,
+            udp_echo: Vec::new(),
+            udp_discard: Vec::new(),
+            metrics: None,
+            duration: None,
+            dad_transmits: 1,
+        }
+    }
+}
+
+/// Why serving failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The backend is not available yet.
+    #[error("backend {0} is not available yet (use --backend tap)")]
+    Backend(&'static str),
+    /// The TAP interface could not be opened.
+    #[error(transparent)]
+    Tap(#[from] TapError),
+    /// The pool could not be made.
+    #[error("pool: {0}")]
+    Pool(String),
+    /// A port could not be bound.
+    #[error("UDP port {port}: {source}")]
+    Bind {
+        /// The port.
+        port: u16,
+        /// Why.
+        source: SocketError,
+    },
+    /// The metrics address is not on loopback, or could not be bound.
+    #[error("metrics on {addr}: {reason}")]
+    Metrics {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        reason: String,
+    },
+    /// The workers could not start or stop.
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+}
+
+/// What a serve run did.
+#[derive(Debug, Clone)]
+pub struct ServeReport {
+    /// How long it ran.
+    pub elapsed: Duration,
+    /// Datagrams echoed.
+    pub echoed: u64,
+    /// Datagrams discarded.
+    pub discarded: u64,
+    /// The last statistics.
+    pub stats: StatsSnapshot,
+    /// Every pool buffer back at the end.
+    pub buffers_home: bool,
+    /// The device's name as the kernel knows it.
+    pub iface: String,
+}
+
+/// Live figures, once a second.
+#[derive(Debug, Clone)]
+pub struct ServeProgress {
+    /// Time since the start.
+    pub elapsed: Duration,
+    /// The latest statistics.
+    pub stats: StatsSnapshot,
+}
+
+/// Serves until `stop` is set or the duration ends; calls `progress` about
+/// once a second.
+///
+/// # Errors
+///
+/// [`ServeError`]: a backend not available, the device refused, a port that
+/// cannot be bound, a metrics address off loopback.
+pub fn serve(
+    config: &ServeConfig,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(&ServeProgress),
+) -> Result<ServeReport, ServeError> {
+    if config.backend != Backend::Tap {
+        return Err(ServeError::Backend(config.backend.name()));
+    }
+    if let Some(addr) = config.metrics {
+        if !addr.ip().is_loopback() {
+            return Err(ServeError::Metrics {
+                addr,
+                reason: "metrics are served on loopback only".to_owned(),
+            });
+        }
+    }
+    let pool = Pool::new(PoolConfig {
+        frames: 4096,
+        ..PoolConfig::named("serve")
+    })
+    .map_err(|e| ServeError::Pool(e.to_string()))?;
+    let cache = pool.cache().map_err(|e| ServeError::Pool(e.to_string()))?;
+    let device = TapDevice::open(
+        &TapConfig {
+            name: config.iface.clone(),
+            mac: config.mac,
+            ..TapConfig::default()
+        },
+        cache,
+    )?;
+    let iface = crate::dev::Device::info(&device).name.clone();
+    let reader = StatsReader::new();
+    let worker_config = WorkerConfig {
+        pinning: Pinning::Off,
+        stats: Some(reader.clone()),
+        ..WorkerConfig::default()
+    };
+    let mut stack = Stack::new(
+        StackConfig {
+            name: iface.clone(),
+            mac: config.mac,
+            ipv4: config.ipv4.clone(),
+            ipv6: config.ipv6.clone(),
+            gateway4: config.gateway4,
+            dad_transmits: config.dad_transmits,
+            ..StackConfig::default()
+        },
+        pool.clone(),
+        worker_config.now(),
+    );
+    let wildcard = |port| SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+    let mut bind = |ports: &[u16]| {
+        ports
+            .iter()
+            .map(|&port| {
+                stack
+                    .bind_udp(wildcard(port))
+                    .map_err(|source| ServeError::Bind { port, source })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let mut echo = bind(&config.udp_echo)?;
+    let mut discard = bind(&config.udp_discard)?;
+    let echoed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let discarded = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (echo_count, discard_count) = (Arc::clone(&echoed), Arc::clone(&discarded));
+    let mut bufs = Vec::with_capacity(64);
+    let app = move |ctx: &mut AppContext<'_>| {
+        let mut items = 0;
+        for socket in &mut echo {
+            let local = socket.local_addr();
+            let n = socket.recv_bufs(&mut bufs, 64);
+            for buf in bufs.drain(..) {
+                if let Some((payload, src)) = Datagram(buf).into_payload() {
+                    let local = SocketAddr::new(
+                        match src.ip() {
+                            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                        },
+                        local.port(),
+                    );
+                    let _ = ctx.send_udp(0, local, src, payload);
+                }
+            }
+            // Relaxed: a statistic, read at the end.
+            echo_count.fetch_add(n as u64, Ordering::Relaxed);
+            items += n;
+        }
+        for socket in &mut discard {
+            let n = socket.recv_bufs(&mut bufs, 64);
+            bufs.clear();
+            // Relaxed: as above.
+            discard_count.fetch_add(n as u64, Ordering::Relaxed);
+            items += n;
+        }
+        items
+    };
+    let exporter = match config.metrics {
+        Some(addr) => {
+            Some(
+                Exporter::spawn(addr, reader.clone()).map_err(|e| ServeError::Metrics {
+                    addr,
+                    reason: e.to_string(),
+                })?,
+            )
+        }
+        None => None,
+    };
+    let job = WorkerJob::new()
+        .port(device, stack)
+        .app(app)
+        .pool(pool.clone());
+    let set = WorkerSet::spawn(worker_config, vec![job])?;
+    let start = StdInstant::now();
+    let mut last_progress = start;
+    // Acquire: pairs with the Release store of whoever asks to stop (the
+    // signal handler's flag).
+    while !stop.load(Ordering::Acquire) {
+        let elapsed = start.elapsed();
+        if config.duration.is_some_and(|d| elapsed >= d) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        if last_progress.elapsed() >= Duration::from_secs(1) {
+            last_progress = StdInstant::now();
+            progress(&ServeProgress {
+                elapsed: start.elapsed(),
+                stats: reader.snapshot(),
+            });
+        }
+    }
+    let elapsed = start.elapsed();
+    let reports = set.stop()?;
+    let stats = reader.snapshot();
+    if let Some(exporter) = exporter {
+        exporter.shutdown();
+    }
+    drop(reports);
+    Ok(ServeReport {
+        elapsed,
+        // Relaxed: the workers have stopped (joined).
+        echoed: echoed.load(Ordering::Relaxed),
+        discarded: discarded.load(Ordering::Relaxed),
+        stats,
+        buffers_home: pool.stats().free == pool.capacity(),
+        iface,
+    })
+}

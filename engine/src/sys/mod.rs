@@ -1,0 +1,8 @@
+//! The system calls devices need that the standard library does not offer,
+//! each wrapped in a safe function: the only `unsafe` of the engine lives in
+//! this module (every block with a `// SAFETY:` comment).
+//!
+//! - [`tap`]: create or attach to a TAP interface (`/dev/net/tun`,
+//!   `TUNSETIFF`) and bring an interface up (`SIOCGIFFLAGS`/`SIOCSIFFLAGS`).
+
+pub mod tap;

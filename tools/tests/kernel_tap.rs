@@ -1,0 +1,393 @@
+//! `strata serve` against the Linux kernel as a real peer, over a TAP
+//! interface, in a network namespace the test creates and removes (also when
+//! it fails): the kernel pings Strata (IPv4 and IPv6), resolves it (ARP and
+//! neighbour discovery), and talks UDP echo to it with `socat`; every frame
+//! Strata sent, captured on the kernel's side, passes `tshark` with checksum
+//! validation and no expert warnings; Ctrl-C (SIGINT) stops `strata serve`
+//! with every buffer back in its pool.
+//!
+//! Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for namespaces) and `ip`, `ping`,
+//! `socat`, `tshark` (scripts/install-deps.sh installs them). Without root it
+//! skips with a message; with `CI=true` it must run.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const STRATA_MAC: &str = "02:53:54:00:00:01";
+const TAP: &str = "stap0";
+
+/// Whether the kernel tests can run here; panics under `CI=true` when not.
+fn can_run() -> bool {
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    let uid = Command::new("id").arg("-u").output().ok();
+    let root = uid.is_some_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let mut missing = Vec::new();
+    for tool in ["ip", "ping", "socat", "tshark"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            missing.push(tool);
+        }
+    }
+    let why = if !root {
+        "not root (the test creates network namespaces and a TAP interface)".to_owned()
+    } else if !missing.is_empty() {
+        format!(
+            "missing tools: {} (scripts/install-deps.sh)",
+            missing.join(", ")
+        )
+    } else {
+        return true;
+    };
+    assert!(!ci, "kernel tests must run under CI=true: {why}");
+    eprintln!("SKIPPED: {why}");
+    false
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run a command");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A network namespace that exists for the test's life: removed on drop,
+/// every process still in it killed first.
+struct Netns {
+    name: String,
+    children: Vec<Child>,
+}
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let name = format!("strata-{tag}-{}", std::process::id());
+        // A leftover of a killed run of the same pid: gone first.
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        run(Command::new("ip").args(["netns", "add", &name]));
+        let ns = Netns {
+            name,
+            children: Vec::new(),
+        };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// `ip -n NS ARGS`.
+    fn ip(&self, args: &[&str]) -> Output {
+        run(Command::new("ip").args(["-n", &self.name]).args(args))
+    }
+
+    /// A command run inside the namespace.
+    fn exec(&self, program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name, program]);
+        cmd
+    }
+
+    /// Waits (bounded) until `ip -n NS link show IF` succeeds.
+    fn wait_for_link(&self, iface: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let ok = Command::new("ip")
+                .args(["-n", &self.name, "link", "show", iface])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{iface} never appeared in {}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).output();
+            }
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// Sends SIGINT to `child` and waits (bounded) for it to exit.
+fn interrupt(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    run(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{what} did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// tshark's complaints about the frames `src_mac` sent in `capture`: expert
+/// messages of warning or error severity, and checksums not verified good.
+/// Returns (frames judged, their protocol stacks, complaints).
+fn judge(capture: &PathBuf, src_mac: &str) -> (usize, Vec<String>, Vec<String>) {
+    const STATUS: [&str; 4] = [
+        "ip.checksum.status",
+        "udp.checksum.status",
+        "icmp.checksum.status",
+        "icmpv6.checksum.status",
+    ];
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(capture).args([
+        "-n",
+        "-o",
+        "ip.check_checksum:TRUE",
+        "-o",
+        "udp.check_checksum:TRUE",
+        "-Y",
+        &format!("eth.src == {src_mac}"),
+        "-T",
+        "fields",
+        "-E",
+        "separator=/t",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=|",
+        "-e",
+        "frame.protocols",
+        "-e",
+        "_ws.expert.severity",
+        "-e",
+        "_ws.expert.message",
+    ]);
+    for field in STATUS {
+        cmd.args(["-e", field]);
+    }
+    let out = run(&mut cmd);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut protocols = Vec::new();
+    let mut complaints = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields.len(), 3 + STATUS.len(), "tshark line {line:?}");
+        protocols.push(fields[0].to_owned());
+        for severity in fields[1].split('|').filter(|s| !s.is_empty()) {
+            // epan/proto.h: PI_WARN is 0x00600000 (a number in tshark 4.0).
+            let n = severity.trim().strip_prefix("0x").map_or_else(
+                || severity.trim().parse().ok(),
+                |h| u32::from_str_radix(h, 16).ok(),
+            );
+            let bad = n.map_or_else(
+                || {
+                    let s = severity.to_ascii_lowercase();
+                    s.starts_with("warn") || s.starts_with("error")
+                },
+                |n| n >= 0x0060_0000,
+            );
+            if bad {
+                complaints.push(format!(
+                    "frame {} ({}): expert: {}",
+                    i + 1,
+                    fields[0],
+                    fields[2]
+                ));
+            }
+        }
+        for (field, statuses) in STATUS.iter().zip(&fields[3..]) {
+            for status in statuses.split('|').filter(|s| !s.is_empty()) {
+                if status != "1" {
+                    complaints.push(format!(
+                        "frame {} ({}): {field} = {status}",
+                        i + 1,
+                        fields[0]
+                    ));
+                }
+            }
+        }
+    }
+    (protocols.len(), protocols, complaints)
+}
+
+#[test]
+fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_tap() {
+    if !can_run() {
+        return;
+    }
+    let mut ns = Netns::new("tap");
+    let capture = std::env::temp_dir().join(format!("strata-tap-{}.pcapng", std::process::id()));
+    let _ = std::fs::remove_file(&capture);
+
+    // Strata: the TAP interface inside the namespace, its own addresses.
+    let serve = ns
+        .exec(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "serve",
+            "--iface",
+            TAP,
+            "--backend",
+            "tap",
+            "--mac",
+            STRATA_MAC,
+            "--ip",
+            "10.77.0.2/24",
+            "--ip6",
+            "fd77::2/64",
+            "--udp-echo",
+            "7",
+            "--no-dad",
+            "--duration",
+            "60",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start strata serve");
+    ns.children.push(serve);
+    ns.wait_for_link(TAP);
+
+    // The kernel's side of the same interface.
+    ns.ip(&["addr", "add", "10.77.0.1/24", "dev", TAP]);
+    ns.ip(&["-6", "addr", "add", "fd77::1/64", "dev", TAP, "nodad"]);
+    ns.ip(&["link", "set", TAP, "up"]);
+
+    let tshark = ns
+        .exec("tshark")
+        .args(["-i", TAP, "-q", "-w"])
+        .arg(&capture)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tshark");
+    ns.children.push(tshark);
+    // Capturing once tshark says so on stderr (bounded).
+    {
+        let stderr = ns.children[1].stderr.as_mut().expect("tshark stderr");
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut byte = [0u8; 1];
+        while !String::from_utf8_lossy(&seen).contains("Capturing on") {
+            assert!(Instant::now() < deadline, "tshark never started capturing");
+            match stderr.read(&mut byte) {
+                Ok(1) => seen.push(byte[0]),
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+    // dumpcap says so a moment before the first frame is caught.
+    std::thread::sleep(Duration::from_secs(1));
+
+    // Ping, both families: every request answered.
+    for (target, family) in [("10.77.0.2", "-4"), ("fd77::2", "-6")] {
+        let out = run(ns
+            .exec("ping")
+            .args([family, "-c", "3", "-i", "0.2", "-W", "2", target]));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("3 received"), "ping {target}:\n{text}");
+    }
+    // ARP and neighbour discovery: the kernel learnt Strata's MAC.
+    for target in ["10.77.0.2", "fd77::2"] {
+        let out = ns.ip(&["neigh", "show", target, "dev", TAP]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("lladdr {STRATA_MAC}")),
+            "neighbour {target}: {text:?}"
+        );
+    }
+    // UDP echo through socat, both families.
+    for (target, message) in [
+        ("UDP4:10.77.0.2:7", "strata over udp4"),
+        ("UDP6:[fd77::2]:7", "strata over udp6"),
+    ] {
+        let mut socat = ns
+            .exec("socat")
+            .args(["-T", "3", "-", target])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start socat");
+        socat
+            .stdin
+            .take()
+            .expect("socat stdin")
+            .write_all(message.as_bytes())
+            .expect("write to socat");
+        let out = socat.wait_with_output().expect("socat");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            message,
+            "echo via {target}"
+        );
+    }
+
+    // Stop the capture, then Strata (as Ctrl-C does).
+    let mut tshark = ns.children.remove(1);
+    interrupt(&mut tshark, "tshark");
+    let mut serve = ns.children.remove(0);
+    let status = interrupt(&mut serve, "strata serve");
+    let mut stdout = String::new();
+    serve
+        .stdout
+        .take()
+        .expect("serve stdout")
+        .read_to_string(&mut stdout)
+        .expect("read serve output");
+    let mut stderr = String::new();
+    let _ = serve
+        .stderr
+        .take()
+        .map(|mut e| e.read_to_string(&mut stderr));
+    assert!(
+        status.success(),
+        "strata serve exited with {status}:\n{stderr}"
+    );
+    let stats: serde_json::Value = serde_json::from_str(&stdout).expect("stats JSON");
+    assert_eq!(stats["serve"]["buffers_home"], true, "{stdout}");
+    assert_eq!(stats["serve"]["udp_echoed"], 2, "{stdout}");
+    assert!(
+        stats["protocols"]["icmpv4"]["recv"].as_u64() >= Some(3),
+        "{stdout}"
+    );
+    assert!(
+        stats["protocols"]["arp"]["recv"].as_u64() >= Some(1),
+        "{stdout}"
+    );
+
+    // Every frame Strata sent, judged by tshark.
+    let (frames, protocols, complaints) = judge(&capture, STRATA_MAC);
+    let _ = std::fs::remove_file(&capture);
+    assert!(
+        complaints.is_empty(),
+        "tshark complains:\n{}",
+        complaints.join("\n")
+    );
+    for wanted in ["arp", "icmp", "icmpv6", "udp"] {
+        assert!(
+            protocols.iter().any(|p| p.split(':').any(|x| x == wanted)),
+            "no {wanted} frame from Strata among {frames}: {protocols:?}"
+        );
+    }
+    // 3 + 3 echo replies, 2 UDP echoes, an ARP reply, a neighbour advertisement.
+    assert!(frames >= 10, "{frames} frames from Strata: {protocols:?}");
+}
