@@ -8,7 +8,7 @@ PACKAGES=(
   # peers for the ring and pool comparison (strata bench, strata-perf rings)
   dpdk dpdk-dev libdpdk-dev pkg-config gcc
   tshark # judges the frames our emit paths produce (l3l4/tests/tshark.rs)
-  # the kernel as a peer in network namespaces (tools/tests/kernel_tap.rs)
+  # the kernel as a peer in network namespaces (tools/tests/kernel_peer.rs)
   iproute2 iputils-ping socat
 )
 

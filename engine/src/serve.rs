@@ -4,8 +4,9 @@
 //! the statistics are served on loopback, and a stop (Ctrl-C, or the end of a
 //! set duration) shuts every worker down with every buffer back in the pool.
 //!
-//! Backends: `tap` (a TAP interface, the kernel on its other side). AF_XDP
-//! and AF_PACKET are refused with a clear message until they land.
+//! Backends: `tap` (a TAP interface, the kernel on its other side) and
+//! `afpacket` (any interface, through a TPACKET_V3 ring). AF_XDP is refused
+//! with a clear message until it lands.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +16,9 @@ use std::time::{Duration, Instant as StdInstant};
 use strata_l2::EthernetAddress;
 use strata_pools::{Pool, PoolConfig};
 
-use crate::dev::{TapConfig, TapDevice, TapError};
+use crate::dev::{
+    AfPacketConfig, AfPacketDevice, AfPacketError, Device, TapConfig, TapDevice, TapError,
+};
 use crate::stack::{Datagram, SocketError, Stack, StackConfig};
 use crate::stats::{Exporter, StatsReader, StatsSnapshot};
 use crate::worker::{AppContext, Pinning, WorkerConfig, WorkerError, WorkerJob, WorkerSet};
@@ -27,7 +30,7 @@ pub enum Backend {
     Tap,
     /// AF_XDP on a real interface (not yet available).
     AfXdp,
-    /// AF_PACKET on a real interface (not yet available).
+    /// AF_PACKET (TPACKET_V3) on any interface.
     AfPacket,
 }
 
@@ -49,8 +52,9 @@ pub struct ServeConfig {
     pub iface: String,
     /// The device backend.
     pub backend: Backend,
-    /// Strata's Ethernet address on the link.
-    pub mac: EthernetAddress,
+    /// Strata's Ethernet address on the link (`None`: for `tap` a fixed
+    /// local address, otherwise the interface's own).
+    pub mac: Option<EthernetAddress>,
     /// IPv4 addresses and prefix lengths.
     pub ipv4: Vec<(Ipv4Addr, u8)>,
     /// IPv6 addresses and prefix lengths (a link-local one is formed too).
@@ -74,7 +78,7 @@ impl Default for ServeConfig {
         ServeConfig {
             iface: "stap0".to_owned(),
             backend: Backend::Tap,
-            mac: TapConfig::default().mac,
+            mac: None,
             ipv4: Vec::new(),
             ipv6: Vec::new(),
             gateway4: None,
@@ -96,6 +100,9 @@ pub enum ServeError {
     /// The TAP interface could not be opened.
     #[error(transparent)]
     Tap(#[from] TapError),
+    /// The AF_PACKET socket could not be opened.
+    #[error(transparent)]
+    AfPacket(#[from] AfPacketError),
     /// The pool could not be made.
     #[error("pool: {0}")]
     Pool(String),
@@ -123,6 +130,8 @@ pub enum ServeError {
 /// What a serve run did.
 #[derive(Debug, Clone)]
 pub struct ServeReport {
+    /// Strata's Ethernet address on the link.
+    pub mac: EthernetAddress,
     /// How long it ran.
     pub elapsed: Duration,
     /// Datagrams echoed.
@@ -158,7 +167,7 @@ pub fn serve(
     stop: &AtomicBool,
     mut progress: impl FnMut(&ServeProgress),
 ) -> Result<ServeReport, ServeError> {
-    if config.backend != Backend::Tap {
+    if config.backend == Backend::AfXdp {
         return Err(ServeError::Backend(config.backend.name()));
     }
     if let Some(addr) = config.metrics {
@@ -175,15 +184,26 @@ pub fn serve(
     })
     .map_err(|e| ServeError::Pool(e.to_string()))?;
     let cache = pool.cache().map_err(|e| ServeError::Pool(e.to_string()))?;
-    let device = TapDevice::open(
-        &TapConfig {
-            name: config.iface.clone(),
-            mac: config.mac,
-            ..TapConfig::default()
-        },
-        cache,
-    )?;
-    let iface = crate::dev::Device::info(&device).name.clone();
+    let device: Box<dyn Device> = match config.backend {
+        Backend::Tap => Box::new(TapDevice::open(
+            &TapConfig {
+                name: config.iface.clone(),
+                mac: config.mac.unwrap_or(TapConfig::default().mac),
+                ..TapConfig::default()
+            },
+            cache,
+        )?),
+        _ => Box::new(AfPacketDevice::open(
+            &AfPacketConfig {
+                iface: config.iface.clone(),
+                mac: config.mac,
+                ..AfPacketConfig::default()
+            },
+            cache,
+        )?),
+    };
+    let iface = device.info().name.clone();
+    let mac = device.info().mac;
     let reader = StatsReader::new();
     let worker_config = WorkerConfig {
         pinning: Pinning::Off,
@@ -193,7 +213,7 @@ pub fn serve(
     let mut stack = Stack::new(
         StackConfig {
             name: iface.clone(),
-            mac: config.mac,
+            mac,
             ipv4: config.ipv4.clone(),
             ipv6: config.ipv6.clone(),
             gateway4: config.gateway4,
@@ -299,5 +319,6 @@ pub fn serve(
         stats,
         buffers_home: pool.stats().free == pool.capacity(),
         iface,
+        mac,
     })
 }

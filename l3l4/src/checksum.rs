@@ -426,6 +426,68 @@ const fn sum_u32(word: u32) -> u32 {
     (word >> 16) + (word & 0xffff)
 }
 
+/// Fills in the UDP or TCP checksum of the IP packet `ip` (from its IP
+/// header on) whose sender left it to the device: Linux's
+/// `CHECKSUM_PARTIAL`, which AF_PACKET reports as `TP_STATUS_CSUMNOTREADY`
+/// (virtual links such as veth never compute it). Recomputed over the
+/// pseudo-header and the whole segment. Returns `false`, the packet
+/// untouched, for anything but an unfragmented IPv4 or an IPv6 packet
+/// without extension headers carrying UDP or TCP, with consistent lengths.
+pub fn fill_l4_checksum(ip: &mut [u8]) -> bool {
+    let (header_len, total, protocol) = match ip.first().map(|b| b >> 4) {
+        Some(4) if ip.len() >= 20 => {
+            let ihl = usize::from(ip[0] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+            let fragment = u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0;
+            if ihl < 20 || total < ihl || total > ip.len() || fragment {
+                return false;
+            }
+            (ihl, total, ip[9])
+        }
+        Some(6) if ip.len() >= 40 => {
+            let payload = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+            if 40 + payload > ip.len() {
+                return false;
+            }
+            (40, 40 + payload, ip[6])
+        }
+        _ => return false,
+    };
+    let (proto, field) = match protocol {
+        17 => (IpProtocol::Udp, 6),
+        6 => (IpProtocol::Tcp, 16),
+        _ => return false,
+    };
+    let l4_len = total - header_len;
+    if l4_len < field + 2 || (proto == IpProtocol::Udp && l4_len < 8) {
+        return false;
+    }
+    let pseudo = if header_len == 40 {
+        let addr = |at: usize| {
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(&ip[at..at + 16]);
+            Ipv6Addr::from(bytes)
+        };
+        pseudo_header_v6(&addr(8), &addr(24), proto, l4_len as u32)
+    } else {
+        let addr = |at: usize| Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
+        let Ok(len) = u16::try_from(l4_len) else {
+            return false;
+        };
+        pseudo_header_v4(addr(12), addr(16), proto, len)
+    };
+    let l4 = &mut ip[header_len..total];
+    l4[field] = 0;
+    l4[field + 1] = 0;
+    let mut value = !fold(pseudo + sum(l4));
+    if value == 0 && proto == IpProtocol::Udp {
+        // Zero means "no checksum" in UDP (RFC 768): all ones instead.
+        value = 0xffff;
+    }
+    l4[field..field + 2].copy_from_slice(&value.to_be_bytes());
+    true
+}
+
 /// Returns the partial sum of the IPv4 pseudo-header (RFC 768, RFC 9293 §3.1): source,
 /// destination, a zero byte, the protocol and the upper-layer length.
 #[inline]
@@ -590,6 +652,63 @@ mod tests {
             acc += sum_native_short(piece);
         }
         acc
+    }
+
+    #[test]
+    fn fill_l4_checksum_completes_udp_and_tcp_and_leaves_the_rest() {
+        use etherparse::PacketBuilder;
+        let cases: Vec<Vec<u8>> = {
+            let mut v = Vec::new();
+            let mut f = Vec::new();
+            PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .udp(1000, 2000)
+                .write(&mut f, b"partial v4 udp")
+                .unwrap();
+            v.push(f);
+            let mut f = Vec::new();
+            PacketBuilder::ipv6([0xfd; 16], [0xfe; 16], 64)
+                .udp(1000, 2000)
+                .write(&mut f, b"partial v6 udp!")
+                .unwrap();
+            v.push(f);
+            let mut f = Vec::new();
+            PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .tcp(1000, 2000, 7, 4096)
+                .write(&mut f, b"partial tcp")
+                .unwrap();
+            v.push(f);
+            v
+        };
+        for good in cases {
+            let mut broken = good.clone();
+            // What a sender leaves for the device: some partial sum.
+            let l4 = if good[0] >> 4 == 4 { 20 } else { 40 };
+            let field = l4
+                + if broken[if l4 == 20 { 9 } else { 6 }] == 17 {
+                    6
+                } else {
+                    16
+                };
+            broken[field] ^= 0x5a;
+            broken[field + 1] ^= 0xa5;
+            assert!(fill_l4_checksum(&mut broken));
+            assert_eq!(broken, good);
+        }
+        // Not UDP or TCP, a fragment, a truncated packet: untouched.
+        let mut icmp = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .icmpv4_echo_request(1, 1)
+            .write(&mut icmp, b"x")
+            .unwrap();
+        let before = icmp.clone();
+        assert!(!fill_l4_checksum(&mut icmp));
+        assert_eq!(icmp, before);
+        let mut fragment = before.clone();
+        fragment[9] = 17;
+        fragment[6] = 0x20; // MF
+        assert!(!fill_l4_checksum(&mut fragment));
+        assert!(!fill_l4_checksum(&mut [0x45, 0, 0]));
+        assert!(!fill_l4_checksum(&mut []));
     }
 
     #[test]

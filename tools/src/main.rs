@@ -34,7 +34,7 @@ commands:
             [--ip ADDR/PREFIX]... [--ip6 ADDR/PREFIX]... [--gateway ADDR]
             [--udp-echo PORT]... [--udp-discard PORT]... [--metrics ADDR:PORT]
             [--duration SECS] [--no-dad] [--json]
-            (backends so far: tap; afxdp and afpacket are refused until they land)
+            (backends so far: tap, afpacket; afxdp is refused until it lands)
 
 The commands gen, fwd and top arrive with the device backends; see README.md.";
 

@@ -51,7 +51,7 @@ pub fn parse(args: &[String]) -> Result<ServeArgs, String> {
                     }
                 }
             }
-            "--mac" => config.mac = parse_mac(value(flag, &mut it)?)?,
+            "--mac" => config.mac = Some(parse_mac(value(flag, &mut it)?)?),
             "--ip" => config.ipv4.push(parse_v4(value(flag, &mut it)?)?),
             "--ip6" => config.ipv6.push(parse_v6(value(flag, &mut it)?)?),
             "--gateway" => {
@@ -108,7 +108,8 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
         c.backend.name(),
         c.iface,
         addresses(c),
-        c.mac,
+        c.mac
+            .map_or("the interface's own".to_owned(), |m| m.to_string()),
         c.udp_echo,
         c.udp_discard
     );
@@ -156,6 +157,7 @@ fn json(report: &ServeReport) -> String {
             "serve".to_owned(),
             serde_json::json!({
                 "iface": report.iface,
+                "mac": report.mac.to_string(),
                 "seconds": report.elapsed.as_secs_f64(),
                 "udp_echoed": report.echoed,
                 "udp_discarded": report.discarded,

@@ -16,7 +16,8 @@
 //! [`generator`] of UDP flows, the [`pcap`] file reader and writer, and the
 //! [`impair`] wrapper that adds loss, duplication, reordering, corruption,
 //! delay and a rate cap to any device. With `CAP_NET_ADMIN`: [`tap`], a TAP
-//! interface with the kernel on its other side.
+//! interface with the kernel on its other side; with `CAP_NET_RAW`:
+//! [`afpacket`], any interface through an AF_PACKET TPACKET_V3 ring.
 
 use std::os::fd::RawFd;
 
@@ -24,6 +25,7 @@ use strata_l2::EthernetAddress;
 use strata_l3l4::ChecksumCaps;
 use strata_pools::NetBuf;
 
+pub mod afpacket;
 pub mod generator;
 pub mod impair;
 pub mod null;
@@ -31,6 +33,7 @@ pub mod pair;
 pub mod pcap;
 pub mod tap;
 
+pub use afpacket::{AfPacketConfig, AfPacketCounters, AfPacketDevice, AfPacketError};
 pub use generator::{stamp_of, Generator, GeneratorConfig, GeneratorError};
 pub use impair::{ImpairConfig, ImpairCounters, ImpairError, ImpairStats, Impaired, Impairments};
 pub use null::{NullConfig, NullDevice, NullError};

@@ -3,6 +3,9 @@
 //! this module (every block with a `// SAFETY:` comment).
 //!
 //! - [`tap`]: create or attach to a TAP interface (`/dev/net/tun`,
-//!   `TUNSETIFF`) and bring an interface up (`SIOCGIFFLAGS`/`SIOCSIFFLAGS`).
+//!   `TUNSETIFF`) and bring an interface up (`SIOCGIFFLAGS`/`SIOCSIFFLAGS`);
+//! - [`packet`]: AF_PACKET sockets with a TPACKET_V3 receive ring, an
+//!   interface's index and Ethernet address.
 
+pub mod packet;
 pub mod tap;

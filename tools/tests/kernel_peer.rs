@@ -1,10 +1,14 @@
-//! `strata serve` against the Linux kernel as a real peer, over a TAP
-//! interface, in a network namespace the test creates and removes (also when
-//! it fails): the kernel pings Strata (IPv4 and IPv6), resolves it (ARP and
-//! neighbour discovery), and talks UDP echo to it with `socat`; every frame
-//! Strata sent, captured on the kernel's side, passes `tshark` with checksum
-//! validation and no expert warnings; Ctrl-C (SIGINT) stops `strata serve`
-//! with every buffer back in its pool.
+//! `strata serve` against the Linux kernel as a real peer, in network
+//! namespaces the test creates and removes (also when it fails): over a TAP
+//! interface (Strata and the kernel in one namespace, on the two sides of
+//! the TAP), and over AF_PACKET on a veth pair (each end in a namespace of
+//! its own; Strata with a MAC of its own, so the interface is promiscuous).
+//! The kernel pings Strata (IPv4 and IPv6), resolves it (ARP and neighbour
+//! discovery), and talks UDP echo to it with `socat` (over veth its UDP
+//! checksums are left to the device, and Strata's driver fills them in);
+//! every frame Strata sent, captured on the kernel's side, passes `tshark`
+//! with checksum validation and no expert warnings; Ctrl-C (SIGINT) stops
+//! `strata serve` with every buffer back in its pool.
 //!
 //! Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for namespaces) and `ip`, `ping`,
 //! `socat`, `tshark` (scripts/install-deps.sh installs them). Without root it
@@ -16,7 +20,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const STRATA_MAC: &str = "02:53:54:00:00:01";
-const TAP: &str = "stap0";
 
 /// Whether the kernel tests can run here; panics under `CI=true` when not.
 fn can_run() -> bool {
@@ -229,24 +232,85 @@ fn judge(capture: &PathBuf, src_mac: &str) -> (usize, Vec<String>, Vec<String>) 
     (protocols.len(), protocols, complaints)
 }
 
-#[test]
-fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_tap() {
-    if !can_run() {
-        return;
-    }
-    let mut ns = Netns::new("tap");
-    let capture = std::env::temp_dir().join(format!("strata-tap-{}.pcapng", std::process::id()));
-    let _ = std::fs::remove_file(&capture);
+/// Where Strata runs and where the kernel is.
+struct Link {
+    /// The kernel's namespace.
+    kernel: Netns,
+    /// Strata's namespace (`None`: the kernel's, as with TAP).
+    strata: Option<Netns>,
+    /// The kernel's interface.
+    kernel_if: &'static str,
+    /// The interface Strata serves on, and with which backend.
+    strata_if: &'static str,
+    backend: &'static str,
+}
 
-    // Strata: the TAP interface inside the namespace, its own addresses.
-    let serve = ns
+impl Link {
+    /// A TAP interface: Strata creates it in the kernel's namespace.
+    fn tap() -> Link {
+        Link {
+            kernel: Netns::new("tap"),
+            strata: None,
+            kernel_if: "stap0",
+            strata_if: "stap0",
+            backend: "tap",
+        }
+    }
+
+    /// A veth pair, one end in each of two namespaces.
+    fn veth() -> Link {
+        let kernel = Netns::new("vk");
+        let strata = Netns::new("vs");
+        run(Command::new("ip").args([
+            "link",
+            "add",
+            "svk0",
+            "netns",
+            &kernel.name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "svs0",
+            "netns",
+            &strata.name,
+        ]));
+        strata.ip(&["link", "set", "svs0", "up"]);
+        Link {
+            kernel,
+            strata: Some(strata),
+            kernel_if: "svk0",
+            strata_if: "svs0",
+            backend: "afpacket",
+        }
+    }
+
+    fn strata_ns(&mut self) -> &mut Netns {
+        self.strata.as_mut().unwrap_or(&mut self.kernel)
+    }
+}
+
+/// The kernel pings, resolves and talks UDP echo to `strata serve` over
+/// `link`; everything Strata sent is judged by tshark.
+fn kernel_against_strata(mut link: Link) {
+    let capture = std::env::temp_dir().join(format!(
+        "strata-{}-{}.pcapng",
+        link.backend,
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&capture);
+    let (kernel_if, strata_if, backend) = (link.kernel_if, link.strata_if, link.backend);
+
+    // Strata, on its interface, with its own addresses.
+    let serve = link
+        .strata_ns()
         .exec(env!("CARGO_BIN_EXE_strata"))
         .args([
             "serve",
             "--iface",
-            TAP,
+            strata_if,
             "--backend",
-            "tap",
+            backend,
             "--mac",
             STRATA_MAC,
             "--ip",
@@ -264,26 +328,31 @@ fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_tap() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start strata serve");
-    ns.children.push(serve);
-    ns.wait_for_link(TAP);
+    link.strata_ns().children.push(serve);
+    link.kernel.wait_for_link(kernel_if);
+    let ns = &mut link.kernel;
 
-    // The kernel's side of the same interface.
-    ns.ip(&["addr", "add", "10.77.0.1/24", "dev", TAP]);
-    ns.ip(&["-6", "addr", "add", "fd77::1/64", "dev", TAP, "nodad"]);
-    ns.ip(&["link", "set", TAP, "up"]);
+    // The kernel's side.
+    ns.ip(&["addr", "add", "10.77.0.1/24", "dev", kernel_if]);
+    ns.ip(&["-6", "addr", "add", "fd77::1/64", "dev", kernel_if, "nodad"]);
+    ns.ip(&["link", "set", kernel_if, "up"]);
 
     let tshark = ns
         .exec("tshark")
-        .args(["-i", TAP, "-q", "-w"])
+        .args(["-i", kernel_if, "-q", "-w"])
         .arg(&capture)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start tshark");
+    let tshark_at = ns.children.len();
     ns.children.push(tshark);
     // Capturing once tshark says so on stderr (bounded).
     {
-        let stderr = ns.children[1].stderr.as_mut().expect("tshark stderr");
+        let stderr = ns.children[tshark_at]
+            .stderr
+            .as_mut()
+            .expect("tshark stderr");
         let mut seen = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(15);
         let mut byte = [0u8; 1];
@@ -308,7 +377,7 @@ fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_tap() {
     }
     // ARP and neighbour discovery: the kernel learnt Strata's MAC.
     for target in ["10.77.0.2", "fd77::2"] {
-        let out = ns.ip(&["neigh", "show", target, "dev", TAP]);
+        let out = ns.ip(&["neigh", "show", target, "dev", kernel_if]);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             text.contains(&format!("lladdr {STRATA_MAC}")),
@@ -342,9 +411,9 @@ fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_tap() {
     }
 
     // Stop the capture, then Strata (as Ctrl-C does).
-    let mut tshark = ns.children.remove(1);
+    let mut tshark = ns.children.remove(tshark_at);
     interrupt(&mut tshark, "tshark");
-    let mut serve = ns.children.remove(0);
+    let mut serve = link.strata_ns().children.remove(0);
     let status = interrupt(&mut serve, "strata serve");
     let mut stdout = String::new();
     serve
@@ -374,6 +443,10 @@ fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_tap() {
         "{stdout}"
     );
 
+    if backend == "afpacket" {
+        // The kernel's UDP over veth leaves its checksum to the device.
+        assert_eq!(stats["protocols"]["udp"]["drop"], 0, "{stdout}");
+    }
     // Every frame Strata sent, judged by tshark.
     let (frames, protocols, complaints) = judge(&capture, STRATA_MAC);
     let _ = std::fs::remove_file(&capture);
@@ -390,4 +463,18 @@ fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_tap() {
     }
     // 3 + 3 echo replies, 2 UDP echoes, an ARP reply, a neighbour advertisement.
     assert!(frames >= 10, "{frames} frames from Strata: {protocols:?}");
+}
+
+#[test]
+fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_tap() {
+    if can_run() {
+        kernel_against_strata(Link::tap());
+    }
+}
+
+#[test]
+fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_afpacket() {
+    if can_run() {
+        kernel_against_strata(Link::veth());
+    }
 }
