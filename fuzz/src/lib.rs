@@ -450,6 +450,7 @@ fn drain_arp(
 /// checksums and its round trip, incremental checksum updates, then UDP or ICMPv4
 /// over the payload.
 pub fn ipv4(data: &[u8]) {
+    fill_checksum_checked(data);
     let unchecked = Ipv4Packet::new_unchecked(data);
     for caps in [SOFTWARE, OFFLOADED] {
         let parsed = Ipv4Repr::parse(&unchecked, &caps);
@@ -567,6 +568,7 @@ pub fn icmpv4(data: &[u8]) {
 /// limits) with options and fragment headers round-tripped, then the upper layer
 /// the walk found: UDP, ICMPv6, neighbour discovery or an MLDv2 report.
 pub fn ipv6(data: &[u8]) {
+    fill_checksum_checked(data);
     let unchecked = Ipv6Packet::new_unchecked(data);
     let parsed = Ipv6Repr::parse(&unchecked);
     let Ok(packet) = Ipv6Packet::new_checked(data) else {
@@ -796,4 +798,19 @@ fn mld_msg(data: &[u8], src: &Ipv6Addr, dst: &Ipv6Addr) {
         .collect();
     assert_eq!(back, records, "MLD report round trip");
     let _ = mld::RECORD_LEN;
+}
+
+/// `fill_l4_checksum` (what the AF_PACKET driver runs on frames the kernel
+/// marks `TP_STATUS_CSUMNOTREADY`) on any bytes: no panic, the length
+/// unchanged, and a packet it filled in verifies afterwards (filling twice
+/// changes nothing).
+fn fill_checksum_checked(data: &[u8]) {
+    let mut once = data.to_vec();
+    if strata_l3l4::checksum::fill_l4_checksum(&mut once) {
+        let mut twice = once.clone();
+        assert!(strata_l3l4::checksum::fill_l4_checksum(&mut twice));
+        assert_eq!(once, twice, "filling a filled checksum changed it");
+    } else {
+        assert_eq!(once, data, "a refused packet was changed");
+    }
 }
