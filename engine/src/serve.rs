@@ -155,6 +155,40 @@ pub struct ServeProgress {
     pub stats: StatsSnapshot,
 }
 
+/// Opens `iface` on `backend` with buffers from `cache` (`mac`: Strata's
+/// address on the link; `None`, for `tap` a fixed local one, otherwise the
+/// interface's own).
+///
+/// # Errors
+///
+/// [`ServeError`]: AF_XDP (not yet), or the device's refusal.
+pub fn open_device(
+    iface: &str,
+    backend: Backend,
+    mac: Option<EthernetAddress>,
+    cache: strata_pools::PoolCache,
+) -> Result<Box<dyn Device>, ServeError> {
+    Ok(match backend {
+        Backend::Tap => Box::new(TapDevice::open(
+            &TapConfig {
+                name: iface.to_owned(),
+                mac: mac.unwrap_or(TapConfig::default().mac),
+                ..TapConfig::default()
+            },
+            cache,
+        )?),
+        Backend::AfPacket => Box::new(AfPacketDevice::open(
+            &AfPacketConfig {
+                iface: iface.to_owned(),
+                mac,
+                ..AfPacketConfig::default()
+            },
+            cache,
+        )?),
+        Backend::AfXdp => return Err(ServeError::Backend(backend.name())),
+    })
+}
+
 /// Serves until `stop` is set or the duration ends; calls `progress` about
 /// once a second.
 ///
@@ -184,24 +218,7 @@ pub fn serve(
     })
     .map_err(|e| ServeError::Pool(e.to_string()))?;
     let cache = pool.cache().map_err(|e| ServeError::Pool(e.to_string()))?;
-    let device: Box<dyn Device> = match config.backend {
-        Backend::Tap => Box::new(TapDevice::open(
-            &TapConfig {
-                name: config.iface.clone(),
-                mac: config.mac.unwrap_or(TapConfig::default().mac),
-                ..TapConfig::default()
-            },
-            cache,
-        )?),
-        _ => Box::new(AfPacketDevice::open(
-            &AfPacketConfig {
-                iface: config.iface.clone(),
-                mac: config.mac,
-                ..AfPacketConfig::default()
-            },
-            cache,
-        )?),
-    };
+    let device = open_device(&config.iface, config.backend, config.mac, cache)?;
     let iface = device.info().name.clone();
     let mac = device.info().mac;
     let reader = StatsReader::new();

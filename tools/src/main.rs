@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use strata_perf::compare::{self, Options};
 
 mod bench;
+mod gen;
 mod replay;
 mod serve;
 
@@ -35,8 +36,14 @@ commands:
             [--udp-echo PORT]... [--udp-discard PORT]... [--metrics ADDR:PORT]
             [--duration SECS] [--no-dad] [--json]
             (backends so far: tap, afpacket; afxdp is refused until it lands)
+  gen       UDP to an echo service at a set rate; counts the echoes: lost,
+            reordered, duplicated, round-trip latency percentiles
+            --iface NAME --backend tap|afpacket [--mac MAC] --ip ADDR/PREFIX
+            [--ip6 ADDR/PREFIX] [--gateway ADDR] --dst ADDR:PORT
+            [--rate PPS | --bitrate BPS | --max-rate] [--size BYTES] [--flows N]
+            [--count N] [--duration SECS] [--linger SECS] [--json]
 
-The commands gen, fwd and top arrive with the device backends; see README.md.";
+The commands fwd and top arrive with the device backends; see README.md.";
 
 struct BenchArgs {
     opts: Options,
@@ -121,7 +128,17 @@ fn main() -> ExitCode {
             },
             Err(msg) => usage_error(&msg),
         },
-        Some(cmd @ ("gen" | "fwd" | "top")) => {
+        Some("gen") => match gen::parse(&args[1..]) {
+            Ok(parsed) => match gen::run(&parsed) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(msg) => {
+                    eprintln!("strata gen: {msg}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(msg) => usage_error(&msg),
+        },
+        Some(cmd @ ("fwd" | "top")) => {
             eprintln!(
                 "strata: '{cmd}' is not available yet: it arrives with the engine (see README.md)"
             );

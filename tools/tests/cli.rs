@@ -60,7 +60,21 @@ fn bad_input_is_a_clear_error() {
             &["serve", "--iface", "x", "--duration", "-3"][..],
             "--duration takes seconds",
         ),
-        (&["gen"][..], "not available yet"),
+        (&["gen"][..], "gen needs --iface NAME"),
+        (&["gen", "--iface", "x"][..], "gen needs --dst ADDR:PORT"),
+        (
+            &["gen", "--iface", "x", "--dst", "10.0.0.1"][..],
+            "--dst takes ADDR:PORT",
+        ),
+        (
+            &["gen", "--iface", "x", "--rate", "fast"][..],
+            "--rate takes a positive number",
+        ),
+        (
+            &["gen", "--iface", "x", "--size", "8"][..],
+            "--size takes UDP payload bytes",
+        ),
+        (&["fwd"][..], "not available yet"),
     ] {
         let (code, _, err) = strata(args);
         assert_eq!(code, 2, "{args:?}");

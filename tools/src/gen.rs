@@ -1,0 +1,253 @@
+//! `strata gen`: flags to [`GenConfig`], a stop on Ctrl-C, the report as a
+//! table or the stats JSON with a `gen` object.
+
+use std::io::IsTerminal;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use strata_engine::gen::{generate, GenConfig, GenReport};
+use strata_engine::serve::Backend;
+
+use crate::replay::{parse_mac, parse_v4, parse_v6, value};
+
+/// Parsed `strata gen` arguments.
+#[derive(Debug)]
+pub struct GenArgs {
+    config: GenConfig,
+    json: bool,
+}
+
+/// A number with an optional k, M or G suffix.
+fn scaled(flag: &str, text: &str) -> Result<f64, String> {
+    let (digits, scale) = match text.chars().last() {
+        Some('k' | 'K') => (&text[..text.len() - 1], 1e3),
+        Some('M') => (&text[..text.len() - 1], 1e6),
+        Some('G') => (&text[..text.len() - 1], 1e9),
+        _ => (text, 1.0),
+    };
+    digits
+        .parse::<f64>()
+        .ok()
+        .map(|v| v * scale)
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| format!("{flag} takes a positive number (k, M, G allowed), not {text:?}"))
+}
+
+/// Parses the arguments after `gen`.
+///
+/// # Errors
+///
+/// A message naming the flag and the value at fault; an empty message for
+/// `--help`.
+pub fn parse(args: &[String]) -> Result<GenArgs, String> {
+    let mut config = GenConfig {
+        duration: None,
+        ..GenConfig::default()
+    };
+    let mut iface = None;
+    let mut dst = None;
+    let mut bitrate = None;
+    let mut json = false;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--iface" => iface = Some(value(flag, &mut it)?.clone()),
+            "--backend" => {
+                config.backend = match value(flag, &mut it)?.as_str() {
+                    "tap" => Backend::Tap,
+                    "afxdp" => Backend::AfXdp,
+                    "afpacket" => Backend::AfPacket,
+                    other => {
+                        return Err(format!(
+                            "--backend takes afxdp, afpacket or tap, not {other:?}"
+                        ))
+                    }
+                }
+            }
+            "--mac" => config.mac = Some(parse_mac(value(flag, &mut it)?)?),
+            "--ip" => config.ipv4.push(parse_v4(value(flag, &mut it)?)?),
+            "--ip6" => config.ipv6.push(parse_v6(value(flag, &mut it)?)?),
+            "--gateway" => {
+                let text = value(flag, &mut it)?;
+                let gw: Ipv4Addr = text
+                    .parse()
+                    .map_err(|_| format!("--gateway takes an IPv4 address, not {text:?}"))?;
+                config.gateway4 = Some(gw);
+            }
+            "--dst" => {
+                let text = value(flag, &mut it)?;
+                let addr: SocketAddr = text.parse().map_err(|_| {
+                    format!("--dst takes ADDR:PORT such as 10.0.0.2:7 or [fd00::2]:7, not {text:?}")
+                })?;
+                dst = Some(addr);
+            }
+            "--rate" => config.rate = Some(scaled(flag, value(flag, &mut it)?)?),
+            "--bitrate" => bitrate = Some(scaled(flag, value(flag, &mut it)?)?),
+            "--max-rate" => config.rate = None,
+            "--size" => {
+                let text = value(flag, &mut it)?;
+                config.size = text
+                    .parse()
+                    .ok()
+                    .filter(|s| (16..=8972).contains(s))
+                    .ok_or_else(|| {
+                        format!("--size takes UDP payload bytes, 16 to 8972, not {text:?}")
+                    })?;
+            }
+            "--flows" => {
+                let text = value(flag, &mut it)?;
+                config.flows = text
+                    .parse()
+                    .ok()
+                    .filter(|f| *f > 0)
+                    .ok_or_else(|| format!("--flows takes a number from 1, not {text:?}"))?;
+            }
+            "--count" => {
+                let text = value(flag, &mut it)?;
+                config.count = Some(
+                    text.parse()
+                        .ok()
+                        .filter(|c| *c > 0)
+                        .ok_or_else(|| format!("--count takes a number from 1, not {text:?}"))?,
+                );
+            }
+            "--duration" | "--linger" => {
+                let text = value(flag, &mut it)?;
+                let secs: f64 = text
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s < 1e9)
+                    .ok_or_else(|| format!("{flag} takes seconds, not {text:?}"))?;
+                if flag == "--duration" {
+                    config.duration = Some(Duration::from_secs_f64(secs));
+                } else {
+                    config.linger = Duration::from_secs_f64(secs);
+                }
+            }
+            "--json" => json = true,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown option {other:?} for gen")),
+        }
+    }
+    config.iface = iface.ok_or("gen needs --iface NAME")?;
+    config.dst = dst.ok_or("gen needs --dst ADDR:PORT (an echo service)")?;
+    if let Some(bps) = bitrate {
+        // Bits on the wire per datagram: UDP, IP and Ethernet headers, FCS,
+        // preamble and the inter-frame gap.
+        let ip = if config.dst.is_ipv4() { 20 } else { 40 };
+        let wire = (config.size + 8 + ip + 14).max(60) + 4 + 20;
+        config.rate = Some(bps / (wire as f64 * 8.0));
+    }
+    if config.count.is_none() && config.duration.is_none() {
+        config.duration = Some(Duration::from_secs(5));
+    }
+    Ok(GenArgs { config, json })
+}
+
+/// Generates, then prints the report.
+///
+/// # Errors
+///
+/// The engine's message.
+pub fn run(args: &GenArgs) -> Result<(), String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| format!("cannot catch signal {signal}: {e}"))?;
+    }
+    let live = std::io::stderr().is_terminal() && !args.json;
+    let c = &args.config;
+    eprintln!(
+        "strata gen: {} on {} to {}, {} flow(s), {}-byte payloads, {}",
+        c.backend.name(),
+        c.iface,
+        c.dst,
+        c.flows,
+        c.size,
+        c.rate.map_or("as fast as it goes".to_owned(), |r| format!(
+            "{r:.0} datagrams/s"
+        ))
+    );
+    let report = generate(c, &stop, |sent, received| {
+        if live {
+            eprint!("\r  sent {sent:>10}  echoed {received:>10}   ");
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    if live {
+        eprintln!();
+    }
+    if args.json {
+        println!("{}", json(&report));
+    } else {
+        print!("{}", summary(&report));
+    }
+    if !report.buffers_home {
+        return Err("not every buffer came back to the pool".to_owned());
+    }
+    Ok(())
+}
+
+fn json(r: &GenReport) -> String {
+    let mut value = serde_json::to_value(&r.stats).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert(
+            "gen".to_owned(),
+            serde_json::json!({
+                "sent": r.sent,
+                "received": r.received,
+                "lost": r.lost,
+                "reordered": r.reordered,
+                "duplicates": r.duplicates,
+                "foreign": r.foreign,
+                "seconds": r.sending.as_secs_f64(),
+                "rate_asked": r.rate_asked,
+                "rate_achieved": r.rate_achieved(),
+                "latency_ns": {
+                    "p50": r.latency_ns[0],
+                    "p90": r.latency_ns[1],
+                    "p99": r.latency_ns[2],
+                    "max": r.latency_ns[3],
+                },
+                "warmed_up": r.warmed_up,
+                "buffers_home": r.buffers_home,
+            }),
+        );
+    }
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+fn summary(r: &GenReport) -> String {
+    let accuracy = r.rate_asked.map_or(String::new(), |asked| {
+        format!(
+            " (asked {asked:.0}/s: {:+.2}%)",
+            (r.rate_achieved() / asked - 1.0) * 100.0
+        )
+    });
+    format!(
+        "sent {} in {:.3} s = {:.0}/s{accuracy}\n\
+         echoed {} (lost {}, reordered {}, duplicates {}, foreign {})\n\
+         round trip ns: p50 {}  p90 {}  p99 {}  max {}\n\
+         every buffer back: {}{}\n",
+        r.sent,
+        r.sending.as_secs_f64(),
+        r.rate_achieved(),
+        r.received,
+        r.lost,
+        r.reordered,
+        r.duplicates,
+        r.foreign,
+        r.latency_ns[0],
+        r.latency_ns[1],
+        r.latency_ns[2],
+        r.latency_ns[3],
+        if r.buffers_home { "yes" } else { "NO" },
+        if r.warmed_up {
+            ""
+        } else {
+            "\n(no echo during the warm-up: is an echo service at --dst?)"
+        },
+    )
+}
