@@ -185,7 +185,7 @@ pub fn generate(
     let cache = pool
         .cache()
         .map_err(|e| GenError::Config(format!("pool: {e}")))?;
-    let device = open_device(&config.iface, config.backend, config.mac, cache)?;
+    let device = open_device(&config.iface, config.backend, config.mac, false, cache)?;
     let info = device.info().clone();
     let reader = StatsReader::new();
     let worker_config = WorkerConfig {

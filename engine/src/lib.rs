@@ -20,6 +20,7 @@
 pub mod bench;
 pub mod cpu;
 pub mod dev;
+pub mod fwd;
 pub mod gen;
 pub mod replay;
 pub mod serve;

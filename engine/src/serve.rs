@@ -125,6 +125,9 @@ pub enum ServeError {
     /// The workers could not start or stop.
     #[error(transparent)]
     Worker(#[from] WorkerError),
+    /// The wait for the devices could not be set up.
+    #[error("waiting on the devices: {0}")]
+    Io(std::io::Error),
 }
 
 /// What a serve run did.
@@ -157,7 +160,8 @@ pub struct ServeProgress {
 
 /// Opens `iface` on `backend` with buffers from `cache` (`mac`: Strata's
 /// address on the link; `None`, for `tap` a fixed local one, otherwise the
-/// interface's own).
+/// interface's own; `promiscuous`: receive frames for every MAC, as a
+/// forwarder must).
 ///
 /// # Errors
 ///
@@ -166,6 +170,7 @@ pub fn open_device(
     iface: &str,
     backend: Backend,
     mac: Option<EthernetAddress>,
+    promiscuous: bool,
     cache: strata_pools::PoolCache,
 ) -> Result<Box<dyn Device>, ServeError> {
     Ok(match backend {
@@ -181,6 +186,7 @@ pub fn open_device(
             &AfPacketConfig {
                 iface: iface.to_owned(),
                 mac,
+                promiscuous,
                 ..AfPacketConfig::default()
             },
             cache,
@@ -218,7 +224,7 @@ pub fn serve(
     })
     .map_err(|e| ServeError::Pool(e.to_string()))?;
     let cache = pool.cache().map_err(|e| ServeError::Pool(e.to_string()))?;
-    let device = open_device(&config.iface, config.backend, config.mac, cache)?;
+    let device = open_device(&config.iface, config.backend, config.mac, false, cache)?;
     let iface = device.info().name.clone();
     let mac = device.info().mac;
     let reader = StatsReader::new();

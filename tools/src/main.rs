@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use strata_perf::compare::{self, Options};
 
 mod bench;
+mod fwd;
 mod gen;
 mod replay;
 mod serve;
@@ -42,8 +43,11 @@ commands:
             [--ip6 ADDR/PREFIX] [--gateway ADDR] --dst ADDR:PORT
             [--rate PPS | --bitrate BPS | --max-rate] [--size BYTES] [--flows N]
             [--count N] [--duration SECS] [--linger SECS] [--json]
+  fwd       forward between two ports, as testpmd does
+            --iface A --iface B [--backend tap|afpacket] [--mode io|mac|macswap]
+            [--peer-mac MAC --peer-mac MAC] [--burst N] [--duration SECS] [--json]
 
-The commands fwd and top arrive with the device backends; see README.md.";
+The command top arrives later; see README.md.";
 
 struct BenchArgs {
     opts: Options,
@@ -138,7 +142,17 @@ fn main() -> ExitCode {
             },
             Err(msg) => usage_error(&msg),
         },
-        Some(cmd @ ("fwd" | "top")) => {
+        Some("fwd") => match fwd::parse(&args[1..]) {
+            Ok(parsed) => match fwd::run(&parsed) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(msg) => {
+                    eprintln!("strata fwd: {msg}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(msg) => usage_error(&msg),
+        },
+        Some(cmd @ "top") => {
             eprintln!(
                 "strata: '{cmd}' is not available yet: it arrives with the engine (see README.md)"
             );

@@ -74,7 +74,16 @@ fn bad_input_is_a_clear_error() {
             &["gen", "--iface", "x", "--size", "8"][..],
             "--size takes UDP payload bytes",
         ),
-        (&["fwd"][..], "not available yet"),
+        (&["fwd"][..], "fwd needs two ports"),
+        (
+            &["fwd", "--iface", "a", "--iface", "b", "--mode", "l9"][..],
+            "--mode takes io, mac or macswap",
+        ),
+        (
+            &["fwd", "--iface", "a", "--iface", "b", "--mode", "mac"][..],
+            "--mode mac needs --peer-mac",
+        ),
+        (&["top"][..], "not available yet"),
     ] {
         let (code, _, err) = strata(args);
         assert_eq!(code, 2, "{args:?}");

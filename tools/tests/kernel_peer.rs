@@ -664,3 +664,118 @@ fn strata_gen_against_the_kernel_over_tap() {
     // Most of the thousand (the capture may miss a few at its ends).
     assert!(frames >= 500, "{frames} frames from Strata judged");
 }
+
+/// `strata fwd` (io mode, AF_PACKET) joins two kernels, each in its own
+/// namespace on its own veth pair: the kernels ping each other through it,
+/// and `strata gen` sends through it to the far kernel's echo service.
+#[test]
+fn strata_fwd_joins_two_kernels_and_carries_strata_gen() {
+    if !can_run() {
+        return;
+    }
+    let a = Netns::new("fa");
+    let mut f = Netns::new("ff");
+    let mut b = Netns::new("fb");
+    run(Command::new("ip").args([
+        "link", "add", "sfa0", "netns", &a.name, "type", "veth", "peer", "name", "sff0", "netns",
+        &f.name,
+    ]));
+    run(Command::new("ip").args([
+        "link", "add", "sff1", "netns", &f.name, "type", "veth", "peer", "name", "sfb0", "netns",
+        &b.name,
+    ]));
+    for (ns, iface) in [(&a, "sfa0"), (&f, "sff0"), (&f, "sff1"), (&b, "sfb0")] {
+        ns.ip(&["link", "set", iface, "up"]);
+    }
+    a.ip(&["addr", "add", "10.80.0.1/24", "dev", "sfa0"]);
+    b.ip(&["addr", "add", "10.80.0.2/24", "dev", "sfb0"]);
+    let fwd = f
+        .exec(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "fwd",
+            "--iface",
+            "sff0",
+            "--iface",
+            "sff1",
+            "--backend",
+            "afpacket",
+            "--mode",
+            "io",
+            "--duration",
+            "60",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start strata fwd");
+    f.children.push(fwd);
+    let echo = b
+        .exec("python3")
+        .args([
+            "-c",
+            "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+             s.bind(('10.80.0.2',7))\nwhile True:\n d,a=s.recvfrom(65535)\n s.sendto(d,a)\n",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the kernel's echo service");
+    b.children.push(echo);
+    // Bounded: the forwarder opens its ports within moments.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = a
+            .exec("ping")
+            .args(["-c", "1", "-W", "1", "10.80.0.2"])
+            .output()
+            .expect("ping");
+        if out.status.success() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no ping through strata fwd");
+    }
+    let out = run(a
+        .exec("ping")
+        .args(["-c", "3", "-i", "0.2", "-W", "2", "10.80.0.2"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 received"));
+    let report = gen(
+        &a,
+        &[
+            "--iface",
+            "sfa0",
+            "--backend",
+            "afpacket",
+            "--mac",
+            "02:53:54:00:00:03",
+            "--ip",
+            "10.80.0.3/24",
+            "--dst",
+            "10.80.0.2:7",
+            "--rate",
+            "5000",
+            "--count",
+            "2000",
+            "--linger",
+            "3",
+        ],
+    );
+    assert_clean_run(&report, 2000, 5000.0);
+    let mut fwd = f.children.remove(0);
+    let status = interrupt(&mut fwd, "strata fwd");
+    let mut stdout = String::new();
+    fwd.stdout
+        .take()
+        .expect("fwd stdout")
+        .read_to_string(&mut stdout)
+        .expect("read fwd output");
+    assert!(status.success(), "strata fwd exited with {status}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).expect("fwd JSON");
+    assert_eq!(r["fwd"]["buffers_home"], true, "{stdout}");
+    for port in 0..2 {
+        let p = &r["fwd"]["ports"][port];
+        assert!(p["tx"].as_u64() >= Some(2000), "port {port}: {p}");
+        assert_eq!(p["tx_dropped"], 0, "port {port}: {p}");
+    }
+    drop(b);
+}

@@ -29,6 +29,9 @@ pub struct AfPacketConfig {
     pub mac: Option<EthernetAddress>,
     /// The receive ring's shape.
     pub ring: RingConfig,
+    /// Receive frames for every MAC (as a forwarder must); also on when
+    /// `mac` is not the interface's own.
+    pub promiscuous: bool,
     /// The MTU Strata uses on the link.
     pub mtu: usize,
 }
@@ -39,6 +42,7 @@ impl Default for AfPacketConfig {
             iface: "veth0".to_owned(),
             mac: None,
             ring: RingConfig::default(),
+            promiscuous: false,
             mtu: 1500,
         }
     }

@@ -130,7 +130,7 @@
 
 mod classify;
 mod run;
-mod wait;
+pub(crate) mod wait;
 
 #[cfg(test)]
 mod tests;

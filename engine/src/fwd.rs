@@ -1,0 +1,248 @@
+//! `strata fwd`: forwarding between two ports, in the manner of DPDK's
+//! `testpmd` (issue 5, "`strata fwd`"). Each round takes a burst from each
+//! port and hands it to the other, changed as the mode says:
+//!
+//! - `io`: as received (the two ports joined like a wire, or a bridge);
+//! - `mac`: the source MAC set to the output port's, the destination to the
+//!   peer's configured for that port;
+//! - `macswap`: source and destination MACs swapped.
+//!
+//! One thread does both directions, busy-polling while frames flow and
+//! waiting on the devices' fds after an idle spell (the workers' adaptive
+//! polling). Frames the output port refuses are dropped and counted. Per-port
+//! counters and rates are reported.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use strata_l2::EthernetAddress;
+use strata_pools::{NetBuf, Pool, PoolConfig};
+
+use crate::dev::{Device, DeviceStats};
+use crate::serve::{open_device, Backend, ServeError};
+use crate::worker::wait::{IdleStep, Idler};
+use crate::worker::IdleConfig;
+
+/// How frames are changed on their way through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FwdMode {
+    /// Unchanged.
+    Io,
+    /// Source: the output port's MAC; destination: that port's peer.
+    Mac,
+    /// Source and destination swapped.
+    MacSwap,
+}
+
+impl FwdMode {
+    /// The mode's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            FwdMode::Io => "io",
+            FwdMode::Mac => "mac",
+            FwdMode::MacSwap => "macswap",
+        }
+    }
+}
+
+/// One of the two ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FwdPort {
+    /// The interface.
+    pub iface: String,
+    /// Its backend.
+    pub backend: Backend,
+    /// Strata's MAC on it (`None`: as `serve`).
+    pub mac: Option<EthernetAddress>,
+    /// In `mac` mode, the destination of frames leaving through it.
+    pub peer: EthernetAddress,
+}
+
+/// What to forward.
+#[derive(Debug, Clone)]
+pub struct FwdConfig {
+    /// The two ports.
+    pub ports: [FwdPort; 2],
+    /// The mode.
+    pub mode: FwdMode,
+    /// Frames per burst.
+    pub burst: usize,
+    /// Stop after this long (`None`: at the stop signal only).
+    pub duration: Option<Duration>,
+}
+
+/// A port's counters at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FwdPortReport {
+    /// Frames received on it.
+    pub rx: u64,
+    /// Frames sent out of it.
+    pub tx: u64,
+    /// Frames meant to leave through it that it refused.
+    pub tx_dropped: u64,
+    /// The device's own counters.
+    pub device: DeviceStats,
+}
+
+/// What a forwarding run did.
+#[derive(Debug, Clone)]
+pub struct FwdReport {
+    /// How long it ran.
+    pub elapsed: Duration,
+    /// Per port.
+    pub ports: [FwdPortReport; 2],
+    /// Every pool buffer back at the end.
+    pub buffers_home: bool,
+}
+
+/// Forwards until `stop` is set or the duration ends; `progress` gets the
+/// frames forwarded out of each port so far, about once a second.
+///
+/// # Errors
+///
+/// A port's device refused ([`ServeError`]).
+pub fn forward(
+    config: &FwdConfig,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(Duration, [u64; 2]),
+) -> Result<FwdReport, ServeError> {
+    let pool = Pool::new(PoolConfig {
+        frames: 8192,
+        ..PoolConfig::named("fwd")
+    })
+    .map_err(|e| ServeError::Pool(e.to_string()))?;
+    let mut devices = Vec::new();
+    for port in &config.ports {
+        let cache = pool.cache().map_err(|e| ServeError::Pool(e.to_string()))?;
+        devices.push(open_device(
+            &port.iface,
+            port.backend,
+            port.mac,
+            true,
+            cache,
+        )?);
+    }
+    let macs = [devices[0].info().mac, devices[1].info().mac];
+    let fds: Vec<_> = devices.iter().map(|d| d.wait_fd()).collect();
+    let mut idler = Idler::new(IdleConfig::default(), &fds).map_err(ServeError::Io)?;
+    let sent = [AtomicU64::new(0), AtomicU64::new(0)];
+    let mut report = [FwdPortReport::default(); 2];
+    let mut bufs: Vec<NetBuf> = Vec::with_capacity(config.burst);
+    let start = Instant::now();
+    let mut last = start;
+    // Acquire: pairs with the Release store of the stop signal's flag.
+    while !stop.load(Ordering::Acquire) {
+        let now = Instant::now();
+        if config
+            .duration
+            .is_some_and(|d| now.duration_since(start) >= d)
+        {
+            break;
+        }
+        let mut work = 0;
+        for from in 0..2 {
+            let to = 1 - from;
+            let n = devices[from].rx_burst(&mut bufs, config.burst);
+            if n == 0 {
+                continue;
+            }
+            report[from].rx += n as u64;
+            work += n;
+            for buf in &mut bufs {
+                rewrite(config.mode, buf, macs[to], config.ports[to].peer);
+            }
+            let moved = devices[to].tx_burst(&mut bufs);
+            report[to].tx += moved as u64;
+            report[to].tx_dropped += bufs.len() as u64;
+            bufs.clear();
+            // Relaxed: a progress figure.
+            sent[to].fetch_add(moved as u64, Ordering::Relaxed);
+        }
+        if last.elapsed() >= Duration::from_secs(1) {
+            last = Instant::now();
+            // Relaxed: as above.
+            progress(
+                start.elapsed(),
+                [
+                    sent[0].load(Ordering::Relaxed),
+                    sent[1].load(Ordering::Relaxed),
+                ],
+            );
+        }
+        if idler.after_round(work, now) == IdleStep::Wait {
+            idler.wait(now, Some(Duration::from_millis(100)));
+        }
+    }
+    let elapsed = start.elapsed();
+    for (r, d) in report.iter_mut().zip(&devices) {
+        r.device = d.stats();
+    }
+    drop(devices);
+    Ok(FwdReport {
+        elapsed,
+        ports: report,
+        buffers_home: pool.stats().free == pool.capacity(),
+    })
+}
+
+/// Changes a frame's MACs as `mode` says (frames shorter than the two
+/// addresses, or shared, pass unchanged).
+fn rewrite(mode: FwdMode, buf: &mut NetBuf, out_mac: EthernetAddress, peer: EthernetAddress) {
+    if mode == FwdMode::Io || buf.len() < 12 {
+        return;
+    }
+    let Ok(data) = buf.data_mut() else {
+        return;
+    };
+    match mode {
+        FwdMode::Io => {}
+        FwdMode::Mac => {
+            data[..6].copy_from_slice(&peer.0);
+            data[6..12].copy_from_slice(&out_mac.0);
+        }
+        FwdMode::MacSwap => {
+            let (dst, src) = data.split_at_mut(6);
+            dst.swap_with_slice(&mut src[..6]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_rewrite_the_macs() {
+        let pool = Pool::new(PoolConfig {
+            frames: 512,
+            ..PoolConfig::named("fwd-test")
+        })
+        .unwrap();
+        let frame: Vec<u8> = (0..60).collect();
+        let out = EthernetAddress([0xaa; 6]);
+        let peer = EthernetAddress([0xbb; 6]);
+        let run = |mode| {
+            let mut buf = pool.alloc().unwrap();
+            buf.put(&frame).unwrap();
+            rewrite(mode, &mut buf, out, peer);
+            buf.data().to_vec()
+        };
+        assert_eq!(run(FwdMode::Io), frame);
+        let mac = run(FwdMode::Mac);
+        assert_eq!(
+            (&mac[..6], &mac[6..12], &mac[12..]),
+            (&[0xbb; 6][..], &[0xaa; 6][..], &frame[12..])
+        );
+        let swapped = run(FwdMode::MacSwap);
+        assert_eq!(
+            (&swapped[..6], &swapped[6..12]),
+            (&frame[6..12], &frame[..6])
+        );
+        assert_eq!(&swapped[12..], &frame[12..]);
+        // Too short to have two addresses: unchanged.
+        let mut short = pool.alloc().unwrap();
+        short.put(&[1, 2, 3]).unwrap();
+        rewrite(FwdMode::MacSwap, &mut short, out, peer);
+        assert_eq!(short.data(), &[1, 2, 3]);
+    }
+}

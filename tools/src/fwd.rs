@@ -1,0 +1,203 @@
+//! `strata fwd`: flags to [`FwdConfig`], a stop on Ctrl-C, per-port counts
+//! and rates at the end.
+
+use std::io::IsTerminal;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use strata_engine::fwd::{forward, FwdConfig, FwdMode, FwdPort, FwdReport};
+use strata_engine::l2::EthernetAddress;
+use strata_engine::serve::Backend;
+
+use crate::replay::{parse_mac, value};
+
+/// Parsed `strata fwd` arguments.
+#[derive(Debug)]
+pub struct FwdArgs {
+    config: FwdConfig,
+    json: bool,
+}
+
+/// Parses the arguments after `fwd`.
+///
+/// # Errors
+///
+/// A message naming the flag and the value at fault; an empty message for
+/// `--help`.
+pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
+    let mut ifaces = Vec::new();
+    let mut peers = Vec::new();
+    let mut backend = Backend::AfPacket;
+    let mut mode = FwdMode::Io;
+    let mut burst = 32;
+    let mut duration = None;
+    let mut json = false;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--iface" => ifaces.push(value(flag, &mut it)?.clone()),
+            "--peer-mac" => peers.push(parse_mac(value(flag, &mut it)?)?),
+            "--backend" => {
+                backend = match value(flag, &mut it)?.as_str() {
+                    "tap" => Backend::Tap,
+                    "afxdp" => Backend::AfXdp,
+                    "afpacket" => Backend::AfPacket,
+                    other => {
+                        return Err(format!(
+                            "--backend takes afxdp, afpacket or tap, not {other:?}"
+                        ))
+                    }
+                }
+            }
+            "--mode" => {
+                mode = match value(flag, &mut it)?.as_str() {
+                    "io" => FwdMode::Io,
+                    "mac" => FwdMode::Mac,
+                    "macswap" => FwdMode::MacSwap,
+                    other => return Err(format!("--mode takes io, mac or macswap, not {other:?}")),
+                }
+            }
+            "--burst" => {
+                let text = value(flag, &mut it)?;
+                burst = text
+                    .parse()
+                    .ok()
+                    .filter(|b| (1..=1024).contains(b))
+                    .ok_or_else(|| format!("--burst takes 1 to 1024, not {text:?}"))?;
+            }
+            "--duration" => {
+                let text = value(flag, &mut it)?;
+                let secs: f64 = text
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s < 1e9)
+                    .ok_or_else(|| format!("--duration takes seconds, not {text:?}"))?;
+                duration = Some(Duration::from_secs_f64(secs));
+            }
+            "--json" => json = true,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown option {other:?} for fwd")),
+        }
+    }
+    let [a, b]: [String; 2] = ifaces
+        .try_into()
+        .map_err(|_| "fwd needs two ports: --iface A --iface B".to_owned())?;
+    if mode == FwdMode::Mac && peers.len() != 2 {
+        return Err("--mode mac needs --peer-mac for each port (twice)".to_owned());
+    }
+    let peer = |i: usize| peers.get(i).copied().unwrap_or(EthernetAddress::BROADCAST);
+    let port = |iface: String, i: usize| FwdPort {
+        iface,
+        backend,
+        mac: None,
+        peer: peer(i),
+    };
+    Ok(FwdArgs {
+        config: FwdConfig {
+            ports: [port(a, 0), port(b, 1)],
+            mode,
+            burst,
+            duration,
+        },
+        json,
+    })
+}
+
+/// Forwards until Ctrl-C (or `--duration`), then prints the counts.
+///
+/// # Errors
+///
+/// The engine's message.
+pub fn run(args: &FwdArgs) -> Result<(), String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| format!("cannot catch signal {signal}: {e}"))?;
+    }
+    let live = std::io::stderr().is_terminal() && !args.json;
+    let c = &args.config;
+    eprintln!(
+        "strata fwd: {} <-> {} ({}), mode {}; Ctrl-C stops",
+        c.ports[0].iface,
+        c.ports[1].iface,
+        c.ports[0].backend.name(),
+        c.mode.name()
+    );
+    let mut previous = [0u64; 2];
+    let report = forward(c, &stop, |elapsed, sent| {
+        if live {
+            eprint!(
+                "\r  {:>6.0} s  out of {}: {:>9} pps  out of {}: {:>9} pps   ",
+                elapsed.as_secs_f64(),
+                c.ports[0].iface,
+                sent[0] - previous[0],
+                c.ports[1].iface,
+                sent[1] - previous[1],
+            );
+        }
+        previous = sent;
+    })
+    .map_err(|e| e.to_string())?;
+    if live {
+        eprintln!();
+    }
+    if args.json {
+        println!("{}", json(&report, c));
+    } else {
+        print!("{}", summary(&report, c));
+    }
+    if !report.buffers_home {
+        return Err("not every buffer came back to the pool".to_owned());
+    }
+    Ok(())
+}
+
+fn json(r: &FwdReport, c: &FwdConfig) -> String {
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    let ports: Vec<serde_json::Value> = r
+        .ports
+        .iter()
+        .zip(&c.ports)
+        .map(|(p, cfg)| {
+            serde_json::json!({
+                "iface": cfg.iface,
+                "rx": p.rx,
+                "tx": p.tx,
+                "tx_dropped": p.tx_dropped,
+                "rx_pps": p.rx as f64 / secs,
+                "tx_pps": p.tx as f64 / secs,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "fwd": {
+            "mode": c.mode.name(),
+            "seconds": secs,
+            "ports": ports,
+            "buffers_home": r.buffers_home,
+        }
+    }))
+    .unwrap_or_default()
+}
+
+fn summary(r: &FwdReport, c: &FwdConfig) -> String {
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    let mut text = format!("fwd: mode {}, {:.1} s\n", c.mode.name(), secs);
+    for (p, cfg) in r.ports.iter().zip(&c.ports) {
+        text += &format!(
+            "  {:<10} rx {:>10} ({:>9.0} pps)  tx {:>10} ({:>9.0} pps)  tx dropped {}\n",
+            cfg.iface,
+            p.rx,
+            p.rx as f64 / secs,
+            p.tx,
+            p.tx as f64 / secs,
+            p.tx_dropped
+        );
+    }
+    text += &format!(
+        "every buffer back: {}\n",
+        if r.buffers_home { "yes" } else { "NO" }
+    );
+    text
+}
