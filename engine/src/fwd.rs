@@ -93,6 +93,8 @@ pub struct FwdReport {
     pub ports: [FwdPortReport; 2],
     /// Every pool buffer back at the end.
     pub buffers_home: bool,
+    /// The stats JSON of the run: the two interfaces and the pool.
+    pub stats: crate::stats::StatsSnapshot,
 }
 
 /// Forwards until `stop` is set or the duration ends; `progress` gets the
@@ -174,14 +176,26 @@ pub fn forward(
         }
     }
     let elapsed = start.elapsed();
+    let mut stats = crate::stats::StatsSnapshot::default();
     for (r, d) in report.iter_mut().zip(&devices) {
         r.device = d.stats();
+        stats.interfaces.push(crate::stats::InterfaceStats {
+            name: d.info().name.clone(),
+            rx_packets: r.device.rx_packets,
+            rx_bytes: r.device.rx_bytes,
+            tx_packets: r.device.tx_packets,
+            tx_bytes: r.device.tx_bytes,
+            rx_dropped: r.device.rx_dropped,
+            tx_dropped: r.device.tx_dropped + r.tx_dropped,
+        });
     }
     drop(devices);
+    stats.pools = vec![crate::stats::PoolStatsJson::from(&pool.stats())];
     Ok(FwdReport {
         elapsed,
         ports: report,
         buffers_home: pool.stats().free == pool.capacity(),
+        stats,
     })
 }
 

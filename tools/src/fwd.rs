@@ -170,15 +170,19 @@ fn json(r: &FwdReport, c: &FwdConfig) -> String {
             })
         })
         .collect();
-    serde_json::to_string_pretty(&serde_json::json!({
-        "fwd": {
-            "mode": c.mode.name(),
-            "seconds": secs,
-            "ports": ports,
-            "buffers_home": r.buffers_home,
-        }
-    }))
-    .unwrap_or_default()
+    let mut value = serde_json::to_value(&r.stats).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert(
+            "fwd".to_owned(),
+            serde_json::json!({
+                "mode": c.mode.name(),
+                "seconds": secs,
+                "ports": ports,
+                "buffers_home": r.buffers_home,
+            }),
+        );
+    }
+    serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
 fn summary(r: &FwdReport, c: &FwdConfig) -> String {

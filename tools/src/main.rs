@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use strata_perf::compare::{self, Options};
 
 mod bench;
+mod config_file;
 mod fwd;
 mod gen;
 mod replay;
@@ -35,17 +36,20 @@ commands:
             --iface NAME --backend tap|afxdp|afpacket [--mac MAC]
             [--ip ADDR/PREFIX]... [--ip6 ADDR/PREFIX]... [--gateway ADDR]
             [--udp-echo PORT]... [--udp-discard PORT]... [--metrics ADDR:PORT]
-            [--duration SECS] [--no-dad] [--json]
+            [--duration SECS] [--no-dad] [--json] [--config FILE]
             (backends so far: tap, afpacket; afxdp is refused until it lands)
   gen       UDP to an echo service at a set rate; counts the echoes: lost,
             reordered, duplicated, round-trip latency percentiles
             --iface NAME --backend tap|afpacket [--mac MAC] --ip ADDR/PREFIX
             [--ip6 ADDR/PREFIX] [--gateway ADDR] --dst ADDR:PORT
             [--rate PPS | --bitrate BPS | --max-rate] [--size BYTES] [--flows N]
-            [--count N] [--duration SECS] [--linger SECS] [--json]
+            [--count N] [--duration SECS] [--linger SECS] [--json] [--config FILE]
   fwd       forward between two ports, as testpmd does
             --iface A --iface B [--backend tap|afpacket] [--mode io|mac|macswap]
             [--peer-mac MAC --peer-mac MAC] [--burst N] [--duration SECS] [--json]
+            [--config FILE]
+  (serve, gen and fwd: --config takes TOML whose keys are the flags' names,
+   e.g. iface = \"eth0\", udp-echo = [7, 9]; flags override)
 
 The command top arrives later; see README.md.";
 
@@ -122,7 +126,7 @@ fn main() -> ExitCode {
             },
             Err(msg) => usage_error(&msg),
         },
-        Some("serve") => match serve::parse(&args[1..]) {
+        Some("serve") => match config_file::expand(&args[1..]).and_then(|a| serve::parse(&a)) {
             Ok(parsed) => match serve::run(&parsed) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(msg) => {
@@ -132,7 +136,7 @@ fn main() -> ExitCode {
             },
             Err(msg) => usage_error(&msg),
         },
-        Some("gen") => match gen::parse(&args[1..]) {
+        Some("gen") => match config_file::expand(&args[1..]).and_then(|a| gen::parse(&a)) {
             Ok(parsed) => match gen::run(&parsed) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(msg) => {
@@ -142,7 +146,7 @@ fn main() -> ExitCode {
             },
             Err(msg) => usage_error(&msg),
         },
-        Some("fwd") => match fwd::parse(&args[1..]) {
+        Some("fwd") => match config_file::expand(&args[1..]).and_then(|a| fwd::parse(&a)) {
             Ok(parsed) => match fwd::run(&parsed) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(msg) => {

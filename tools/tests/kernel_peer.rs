@@ -772,6 +772,14 @@ fn strata_fwd_joins_two_kernels_and_carries_strata_gen() {
     assert!(status.success(), "strata fwd exited with {status}");
     let r: serde_json::Value = serde_json::from_str(&stdout).expect("fwd JSON");
     assert_eq!(r["fwd"]["buffers_home"], true, "{stdout}");
+    // The stats JSON contract's interfaces, one per port.
+    let names: Vec<&str> = r["interfaces"]
+        .as_array()
+        .expect("interfaces")
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert_eq!(names, ["sff0", "sff1"], "{stdout}");
     for port in 0..2 {
         let p = &r["fwd"]["ports"][port];
         assert!(p["tx"].as_u64() >= Some(2000), "port {port}: {p}");
