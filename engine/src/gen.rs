@@ -65,6 +65,9 @@ pub struct GenConfig {
     pub duration: Option<Duration>,
     /// How long to wait for echoes after the last send.
     pub linger: Duration,
+    /// ICMP (or ICMPv6) echo requests instead of UDP: Strata pings `dst`
+    /// (its port is not used), each request stamped the same way.
+    pub icmp: bool,
 }
 
 impl Default for GenConfig {
@@ -84,6 +87,7 @@ impl Default for GenConfig {
             count: None,
             duration: Some(Duration::from_secs(5)),
             linger: Duration::from_millis(500),
+            icmp: false,
         }
     }
 }
@@ -289,6 +293,10 @@ pub fn generate(
 /// The generator's application on the worker.
 struct GenApp {
     sockets: Vec<crate::stack::UdpSocket>,
+    /// Echo requests instead of UDP (identifier `ident`).
+    icmp: bool,
+    ident: u16,
+    flows: u64,
     dst: SocketAddr,
     size: usize,
     rate: Option<f64>,
@@ -320,6 +328,9 @@ impl GenApp {
     fn new(config: &GenConfig, sockets: Vec<crate::stack::UdpSocket>, shared: Arc<Shared>) -> Self {
         GenApp {
             sockets,
+            icmp: config.icmp,
+            ident: (std::process::id() & 0xffff) as u16,
+            flows: u64::from(config.flows),
             dst: config.dst,
             size: config.size,
             rate: config.rate,
@@ -341,6 +352,18 @@ impl GenApp {
 
     /// Sends datagram `seq` from flow `seq % flows`, stamped `ns`.
     fn send(&mut self, ctx: &mut AppContext<'_>, seq: u64, ns: u64) -> bool {
+        if self.icmp {
+            let mut payload = vec![0u8; self.size];
+            payload[..8].copy_from_slice(&seq.to_be_bytes());
+            payload[8..16].copy_from_slice(&ns.to_be_bytes());
+            let now = ctx.now();
+            let Some(stack) = ctx.stack(0) else {
+                return false;
+            };
+            return stack
+                .send_ping(now, self.dst.ip(), self.ident, seq as u16, &payload)
+                .is_ok();
+        }
         let flow = (seq % self.sockets.len() as u64) as usize;
         let socket = &self.sockets[flow];
         let Ok(mut buf) = socket.alloc() else {
@@ -357,24 +380,42 @@ impl GenApp {
     }
 
     /// Reads every echo waiting.
-    fn receive(&mut self, now_ns: Option<u64>) -> usize {
-        let mut n = 0;
-        for socket in &mut self.sockets {
-            n += socket.recv_bufs(&mut self.bufs, 64);
-        }
-        for buf in self.bufs.drain(..) {
-            let Some(stamp) = Datagram(buf).payload().get(..STAMP_LEN).map(|p| {
+    fn receive(&mut self, ctx: &mut AppContext<'_>, now_ns: Option<u64>) -> usize {
+        let stamp_of = |p: &[u8]| {
+            p.get(..STAMP_LEN).map(|p| {
                 let mut seq = [0u8; 8];
                 let mut ns = [0u8; 8];
                 seq.copy_from_slice(&p[..8]);
                 ns.copy_from_slice(&p[8..16]);
                 (u64::from_be_bytes(seq), u64::from_be_bytes(ns))
-            }) else {
+            })
+        };
+        let mut stamps: Vec<Option<(u64, u64)>> = Vec::new();
+        if self.icmp {
+            if let Some(stack) = ctx.stack(0) {
+                while let Some(reply) = stack.poll_ping_reply() {
+                    if reply.ident == self.ident && reply.from == self.dst.ip() {
+                        stamps.push(stamp_of(&reply.head[..reply.len.min(STAMP_LEN)]));
+                    }
+                }
+            }
+        } else {
+            for socket in &mut self.sockets {
+                socket.recv_bufs(&mut self.bufs, 64);
+            }
+            stamps.extend(
+                self.bufs
+                    .drain(..)
+                    .map(|buf| stamp_of(Datagram(buf).payload())),
+            );
+        }
+        let n = stamps.len();
+        for stamp in stamps {
+            let Some((seq, sent_ns)) = stamp else {
                 // Relaxed: counters, read after the worker is joined.
                 self.shared.foreign.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
-            let (seq, sent_ns) = stamp;
             if seq >= PROBE_SEQ {
                 // A warm-up probe came back: the path works.
                 self.shared.warmed_up.store(true, Ordering::Relaxed);
@@ -396,7 +437,7 @@ impl GenApp {
                 }
                 self.seen[word] |= 1 << bit;
             }
-            let flow = (seq % self.highest_seen.len() as u64) as usize;
+            let flow = (seq % self.flows) as usize;
             let highest = &mut self.highest_seen[flow];
             if highest.is_some_and(|h| seq < h) {
                 self.shared.reordered.fetch_add(1, Ordering::Relaxed);
@@ -415,7 +456,7 @@ impl crate::worker::App for GenApp {
         let Some(start) = self.start else {
             // Warm-up: a probe every 10 ms until one comes back.
             let warmup_start = *self.warmup_start.get_or_insert(now);
-            let _ = self.receive(None);
+            let _ = self.receive(ctx, None);
             // Relaxed: set by this thread.
             let answered = self.shared.warmed_up.load(Ordering::Relaxed);
             if answered || now.duration_since(warmup_start) >= WARMUP {
@@ -435,7 +476,7 @@ impl crate::worker::App for GenApp {
         };
         let elapsed = now.duration_since(start);
         let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        let mut work = self.receive(Some(ns));
+        let mut work = self.receive(ctx, Some(ns));
         if self.done {
             return work;
         }

@@ -78,11 +78,21 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
             }
             "--dst" => {
                 let text = value(flag, &mut it)?;
-                let addr: SocketAddr = text.parse().map_err(|_| {
-                    format!("--dst takes ADDR:PORT such as 10.0.0.2:7 or [fd00::2]:7, not {text:?}")
-                })?;
+                let addr: SocketAddr = text
+                    .parse()
+                    .or_else(|_| {
+                        text.parse::<std::net::IpAddr>()
+                            .map(|ip| SocketAddr::new(ip, 0))
+                    })
+                    .map_err(|_| {
+                        format!(
+                            "--dst takes ADDR:PORT such as 10.0.0.2:7 or [fd00::2]:7 \
+                             (ADDR alone with --icmp), not {text:?}"
+                        )
+                    })?;
                 dst = Some(addr);
             }
+            "--icmp" => config.icmp = true,
             "--rate" => config.rate = Some(scaled(flag, value(flag, &mut it)?)?),
             "--bitrate" => bitrate = Some(scaled(flag, value(flag, &mut it)?)?),
             "--max-rate" => config.rate = None,
@@ -133,6 +143,9 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
     }
     config.iface = iface.ok_or("gen needs --iface NAME")?;
     config.dst = dst.ok_or("gen needs --dst ADDR:PORT (an echo service)")?;
+    if config.dst.port() == 0 && !config.icmp {
+        return Err("--dst needs a port (ADDR:PORT), unless --icmp".to_owned());
+    }
     if let Some(bps) = bitrate {
         // Bits on the wire per datagram: UDP, IP and Ethernet headers, FCS,
         // preamble and the inter-frame gap.

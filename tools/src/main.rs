@@ -43,7 +43,8 @@ commands:
             --iface NAME --backend tap|afpacket [--mac MAC] --ip ADDR/PREFIX
             [--ip6 ADDR/PREFIX] [--gateway ADDR] --dst ADDR:PORT
             [--rate PPS | --bitrate BPS | --max-rate] [--size BYTES] [--flows N]
-            [--count N] [--duration SECS] [--linger SECS] [--json] [--config FILE]
+            [--count N] [--duration SECS] [--linger SECS] [--icmp] [--json]
+            [--config FILE]   (--icmp: echo requests to --dst ADDR instead of UDP)
   fwd       forward between two ports, as testpmd does
             --iface A --iface B [--backend tap|afpacket] [--mode io|mac|macswap]
             [--peer-mac MAC --peer-mac MAC] [--burst N] [--duration SECS] [--json]

@@ -787,3 +787,53 @@ fn strata_fwd_joins_two_kernels_and_carries_strata_gen() {
     }
     drop(b);
 }
+
+/// Strata pings the kernel, IPv4 and IPv6 (`strata gen --icmp` over a TAP
+/// interface): it resolves the kernel by ARP and by neighbour discovery
+/// itself, and every echo request is answered.
+#[test]
+fn strata_pings_the_kernel_ipv4_and_ipv6() {
+    if !can_run() {
+        return;
+    }
+    let ns = Netns::new("ping");
+    run(Command::new("ip").args([
+        "-n", &ns.name, "tuntap", "add", "dev", "sping0", "mode", "tap",
+    ]));
+    ns.ip(&["addr", "add", "10.77.0.1/24", "dev", "sping0"]);
+    ns.ip(&["-6", "addr", "add", "fd77::1/64", "dev", "sping0", "nodad"]);
+    ns.ip(&["link", "set", "sping0", "up"]);
+    for (dst, family) in [("10.77.0.1", "arp"), ("fd77::1", "icmpv6")] {
+        let report = gen(
+            &ns,
+            &[
+                "--iface",
+                "sping0",
+                "--backend",
+                "tap",
+                "--mac",
+                STRATA_MAC,
+                "--ip",
+                "10.77.0.2/24",
+                "--ip6",
+                "fd77::2/64",
+                "--icmp",
+                "--dst",
+                dst,
+                "--rate",
+                "1000",
+                "--count",
+                "300",
+                "--linger",
+                "3",
+            ],
+        );
+        assert_clean_run(&report, 300, 1000.0);
+        // Strata asked for the kernel's address itself (ARP, or neighbour
+        // solicitations under ICMPv6).
+        assert!(
+            report["protocols"][family]["sent"].as_u64() >= Some(1),
+            "{report}"
+        );
+    }
+}

@@ -39,6 +39,7 @@
 mod counters;
 mod icmp;
 mod mgmt;
+mod ping;
 mod rx;
 mod tx;
 
@@ -299,6 +300,8 @@ impl Parked {
     }
 }
 
+pub use ping::{PingReply, PING_KEPT, PING_QUEUE};
+
 /// Frame priorities: 0 to 7, as 802.1Q's PCP values.
 pub const PRIORITIES: usize = 8;
 
@@ -536,6 +539,8 @@ pub struct Stack {
     /// The receive path's fast lane for IPv4/UDP, when the interface has one
     /// IPv4 address (kept current with the addresses).
     lane: Option<rx::FastLane>,
+    /// Echo replies for the application ([`Stack::send_ping`]).
+    pings: ping::PingReplies,
 }
 
 /// The interface's addresses as the receive path needs them.
@@ -596,6 +601,7 @@ impl Stack {
             up: true,
             addrs: AddressSets::default(),
             lane: None,
+            pings: ping::PingReplies::default(),
             routes4: RouteTable::new(MAX_ROUTES),
             last_route4: None,
             routes6: RouteTable::new(MAX_ROUTES),

@@ -488,8 +488,15 @@ impl Stack {
                 self.counters.icmpv4.sent += 1;
                 self.output_ipv4(now, source, src, IpProtocol::Icmp, &reply);
             }
-            Icmpv4Message::EchoReply
-            | Icmpv4Message::DstUnreachable
+            Icmpv4Message::EchoReply => {
+                self.ping_reply(
+                    IpAddr::V4(src),
+                    packet.echo_ident(),
+                    packet.echo_seq_no(),
+                    packet.data(),
+                );
+            }
+            Icmpv4Message::DstUnreachable
             | Icmpv4Message::TimeExceeded
             | Icmpv4Message::ParamProblem => {}
             _ => self.counters.icmpv4.drop("type"),
@@ -705,8 +712,15 @@ impl Stack {
                 self.mld
                     .handle_query(now, src, dst, hop_limit, message, &VERIFIED);
             }
-            Icmpv6Message::EchoReply
-            | Icmpv6Message::DstUnreachable
+            Icmpv6Message::EchoReply => {
+                self.ping_reply(
+                    IpAddr::V6(src),
+                    packet.echo_ident(),
+                    packet.echo_seq_no(),
+                    packet.data(),
+                );
+            }
+            Icmpv6Message::DstUnreachable
             | Icmpv6Message::PktTooBig
             | Icmpv6Message::TimeExceeded
             | Icmpv6Message::ParamProblem

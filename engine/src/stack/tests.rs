@@ -808,3 +808,58 @@ fn frames_keep_their_priority_while_waiting_for_the_neighbour() {
         "no such priority"
     );
 }
+
+#[test]
+fn pings_go_out_and_their_replies_come_back_to_the_application() {
+    let pool = pool();
+    let mut stack = stack(&pool);
+    stack
+        .insert_neighbour(START, PEER4, EthernetAddress(PEER_MAC))
+        .unwrap();
+    let stamp: Vec<u8> = (1..=20).collect();
+    stack
+        .send_ping(START, PEER4.into(), 0x5354, 9, &stamp)
+        .unwrap();
+    let mut out = Vec::new();
+    stack.poll_transmit(&mut out);
+    let request = out
+        .iter()
+        .find(|b| checked(b.data()).network() == Network::Ipv4)
+        .expect("the echo request");
+    let headers = checked(request.data());
+    let icmp = headers.icmpv4().unwrap();
+    assert_eq!(icmp.msg_type(), Icmpv4Message::EchoRequest);
+    assert_eq!((icmp.echo_ident(), icmp.echo_seq_no()), (0x5354, 9));
+    assert_eq!(icmp.data(), &stamp[..]);
+    // The peer's reply: queued for the application, the first 16 bytes kept.
+    let mut reply = Vec::new();
+    PacketBuilder::ethernet2(PEER_MAC, US_MAC)
+        .ipv4(PEER4.octets(), US4.octets(), 64)
+        .icmpv4_echo_reply(0x5354, 9)
+        .write(&mut reply, &stamp)
+        .unwrap();
+    assert!(feed(&mut stack, &pool, START, &[reply]).is_empty());
+    let got = stack.poll_ping_reply().expect("a reply");
+    assert_eq!(
+        (got.from, got.ident, got.seq, got.len),
+        (PEER4.into(), 0x5354, 9, 20)
+    );
+    assert_eq!(&got.head[..], &stamp[..16]);
+    assert!(stack.poll_ping_reply().is_none());
+    // No route for an address family the interface has no address of.
+    let mut bare = Stack::new(
+        StackConfig {
+            mac: EthernetAddress(US_MAC),
+            ipv4: vec![],
+            dad_transmits: 0,
+            autoconf: false,
+            ..StackConfig::default()
+        },
+        pool.clone(),
+        START,
+    );
+    assert_eq!(
+        bare.send_ping(START, PEER4.into(), 1, 1, b"x"),
+        Err(SendError::NoRoute)
+    );
+}

@@ -376,7 +376,7 @@ impl Stack {
 
     /// The source address for a packet to `dst` from a socket bound to
     /// `bound` (unspecified: chosen here).
-    fn source_for(&self, bound: IpAddr, dst: IpAddr) -> Option<IpAddr> {
+    pub(super) fn source_for(&self, bound: IpAddr, dst: IpAddr) -> Option<IpAddr> {
         if !bound.is_unspecified() {
             return Some(bound);
         }
