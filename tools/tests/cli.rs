@@ -64,6 +64,10 @@ fn bad_input_is_a_clear_error() {
         (&["gen", "--iface", "x"][..], "gen needs --dst ADDR:PORT"),
         (
             &["gen", "--iface", "x", "--dst", "10.0.0.1"][..],
+            "--dst needs a port",
+        ),
+        (
+            &["gen", "--iface", "x", "--dst", "ten"][..],
             "--dst takes ADDR:PORT",
         ),
         (
