@@ -5,14 +5,17 @@
 //! - `io`: as received (the two ports joined like a wire, or a bridge);
 //! - `mac`: the source MAC set to the output port's, the destination to the
 //!   peer's configured for that port;
-//! - `macswap`: source and destination MACs swapped.
+//! - `macswap`: source and destination MACs swapped;
+//! - `rxonly`: one port; frames received and freed (testpmd's `rxonly`,
+//!   the receive-and-drop measurement), with the thread's CPU time per
+//!   frame reported.
 //!
 //! One thread does both directions, busy-polling while frames flow and
 //! waiting on the devices' fds after an idle spell (the workers' adaptive
 //! polling). Frames the output port refuses are dropped and counted. Per-port
 //! counters and rates are reported.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use strata_l2::EthernetAddress;
@@ -32,6 +35,8 @@ pub enum FwdMode {
     Mac,
     /// Source and destination swapped.
     MacSwap,
+    /// One port: received and freed.
+    RxOnly,
 }
 
 impl FwdMode {
@@ -41,11 +46,12 @@ impl FwdMode {
             FwdMode::Io => "io",
             FwdMode::Mac => "mac",
             FwdMode::MacSwap => "macswap",
+            FwdMode::RxOnly => "rxonly",
         }
     }
 }
 
-/// One of the two ports.
+/// A port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FwdPort {
     /// The interface.
@@ -61,8 +67,8 @@ pub struct FwdPort {
 /// What to forward.
 #[derive(Debug, Clone)]
 pub struct FwdConfig {
-    /// The two ports.
-    pub ports: [FwdPort; 2],
+    /// The two ports (one for `rxonly`).
+    pub ports: Vec<FwdPort>,
     /// The mode.
     pub mode: FwdMode,
     /// Frames per burst.
@@ -90,7 +96,9 @@ pub struct FwdReport {
     /// How long it ran.
     pub elapsed: Duration,
     /// Per port.
-    pub ports: [FwdPortReport; 2],
+    pub ports: Vec<FwdPortReport>,
+    /// The forwarding thread's CPU time, when the kernel keeps it.
+    pub cpu_time: Option<Duration>,
     /// Every pool buffer back at the end.
     pub buffers_home: bool,
     /// The stats JSON of the run: the two interfaces and the pool.
@@ -106,8 +114,16 @@ pub struct FwdReport {
 pub fn forward(
     config: &FwdConfig,
     stop: &AtomicBool,
-    mut progress: impl FnMut(Duration, [u64; 2]),
+    mut progress: impl FnMut(Duration, &[u64]),
 ) -> Result<FwdReport, ServeError> {
+    let wanted = if config.mode == FwdMode::RxOnly { 1 } else { 2 };
+    if config.ports.len() != wanted {
+        return Err(ServeError::Config(format!(
+            "mode {} takes {wanted} port(s), not {}",
+            config.mode.name(),
+            config.ports.len()
+        )));
+    }
     let pool = Pool::new(PoolConfig {
         frames: 8192,
         ..PoolConfig::named("fwd")
@@ -124,11 +140,13 @@ pub fn forward(
             cache,
         )?);
     }
-    let macs = [devices[0].info().mac, devices[1].info().mac];
+    let macs: Vec<EthernetAddress> = devices.iter().map(|d| d.info().mac).collect();
     let fds: Vec<_> = devices.iter().map(|d| d.wait_fd()).collect();
     let mut idler = Idler::new(IdleConfig::default(), &fds).map_err(ServeError::Io)?;
-    let sent = [AtomicU64::new(0), AtomicU64::new(0)];
-    let mut report = [FwdPortReport::default(); 2];
+    let mut cache = pool.cache().map_err(|e| ServeError::Pool(e.to_string()))?;
+    let mut sent = vec![0u64; devices.len()];
+    let mut report = vec![FwdPortReport::default(); devices.len()];
+    let cpu_start = crate::worker::thread_cpu_time();
     let mut bufs: Vec<NetBuf> = Vec::with_capacity(config.burst);
     let start = Instant::now();
     let mut last = start;
@@ -142,7 +160,17 @@ pub fn forward(
             break;
         }
         let mut work = 0;
-        for from in 0..2 {
+        if config.mode == FwdMode::RxOnly {
+            let n = devices[0].rx_burst(&mut bufs, config.burst);
+            report[0].rx += n as u64;
+            sent[0] += n as u64;
+            work += n;
+            cache.free_all(&mut bufs);
+        }
+        for from in 0..devices.len() {
+            if devices.len() == 1 {
+                break;
+            }
             let to = 1 - from;
             let n = devices[from].rx_burst(&mut bufs, config.burst);
             if n == 0 {
@@ -157,25 +185,21 @@ pub fn forward(
             report[to].tx += moved as u64;
             report[to].tx_dropped += bufs.len() as u64;
             bufs.clear();
-            // Relaxed: a progress figure.
-            sent[to].fetch_add(moved as u64, Ordering::Relaxed);
+            sent[to] += moved as u64;
         }
         if last.elapsed() >= Duration::from_secs(1) {
             last = Instant::now();
-            // Relaxed: as above.
-            progress(
-                start.elapsed(),
-                [
-                    sent[0].load(Ordering::Relaxed),
-                    sent[1].load(Ordering::Relaxed),
-                ],
-            );
+            progress(start.elapsed(), &sent);
         }
         if idler.after_round(work, now) == IdleStep::Wait {
             idler.wait(now, Some(Duration::from_millis(100)));
         }
     }
     let elapsed = start.elapsed();
+    let cpu_time = crate::worker::thread_cpu_time()
+        .zip(cpu_start)
+        .map(|(end, start)| end.saturating_sub(start));
+    drop(cache);
     let mut stats = crate::stats::StatsSnapshot::default();
     for (r, d) in report.iter_mut().zip(&devices) {
         r.device = d.stats();
@@ -194,6 +218,7 @@ pub fn forward(
     Ok(FwdReport {
         elapsed,
         ports: report,
+        cpu_time,
         buffers_home: pool.stats().free == pool.capacity(),
         stats,
     })
@@ -209,7 +234,7 @@ fn rewrite(mode: FwdMode, buf: &mut NetBuf, out_mac: EthernetAddress, peer: Ethe
         return;
     };
     match mode {
-        FwdMode::Io => {}
+        FwdMode::Io | FwdMode::RxOnly => {}
         FwdMode::Mac => {
             data[..6].copy_from_slice(&peer.0);
             data[6..12].copy_from_slice(&out_mac.0);

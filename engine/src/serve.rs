@@ -125,6 +125,9 @@ pub enum ServeError {
     /// The workers could not start or stop.
     #[error(transparent)]
     Worker(#[from] WorkerError),
+    /// The configuration cannot work.
+    #[error("{0}")]
+    Config(String),
     /// The wait for the devices could not be set up.
     #[error("waiting on the devices: {0}")]
     Io(std::io::Error),

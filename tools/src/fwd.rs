@@ -55,7 +55,12 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
                     "io" => FwdMode::Io,
                     "mac" => FwdMode::Mac,
                     "macswap" => FwdMode::MacSwap,
-                    other => return Err(format!("--mode takes io, mac or macswap, not {other:?}")),
+                    "rxonly" => FwdMode::RxOnly,
+                    other => {
+                        return Err(format!(
+                            "--mode takes io, mac, macswap or rxonly, not {other:?}"
+                        ))
+                    }
                 }
             }
             "--burst" => {
@@ -80,9 +85,14 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
             other => return Err(format!("unknown option {other:?} for fwd")),
         }
     }
-    let [a, b]: [String; 2] = ifaces
-        .try_into()
-        .map_err(|_| "fwd needs two ports: --iface A --iface B".to_owned())?;
+    let wanted = if mode == FwdMode::RxOnly { 1 } else { 2 };
+    if ifaces.len() != wanted {
+        return Err(if wanted == 1 {
+            "--mode rxonly takes one port: --iface A".to_owned()
+        } else {
+            "fwd needs two ports: --iface A --iface B".to_owned()
+        });
+    }
     if mode == FwdMode::Mac && peers.len() != 2 {
         return Err("--mode mac needs --peer-mac for each port (twice)".to_owned());
     }
@@ -95,7 +105,11 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
     };
     Ok(FwdArgs {
         config: FwdConfig {
-            ports: [port(a, 0), port(b, 1)],
+            ports: ifaces
+                .into_iter()
+                .enumerate()
+                .map(|(i, iface)| port(iface, i))
+                .collect(),
             mode,
             burst,
             duration,
@@ -117,26 +131,28 @@ pub fn run(args: &FwdArgs) -> Result<(), String> {
     }
     let live = std::io::stderr().is_terminal() && !args.json;
     let c = &args.config;
+    let names: Vec<&str> = c.ports.iter().map(|p| p.iface.as_str()).collect();
     eprintln!(
-        "strata fwd: {} <-> {} ({}), mode {}; Ctrl-C stops",
-        c.ports[0].iface,
-        c.ports[1].iface,
+        "strata fwd: {} ({}), mode {}; Ctrl-C stops",
+        names.join(" <-> "),
         c.ports[0].backend.name(),
         c.mode.name()
     );
-    let mut previous = [0u64; 2];
+    let mut previous = vec![0u64; c.ports.len()];
     let report = forward(c, &stop, |elapsed, sent| {
         if live {
+            let rates: Vec<String> = names
+                .iter()
+                .zip(sent.iter().zip(&previous))
+                .map(|(name, (now, before))| format!("{name}: {:>9} pps", now - before))
+                .collect();
             eprint!(
-                "\r  {:>6.0} s  out of {}: {:>9} pps  out of {}: {:>9} pps   ",
+                "\r  {:>6.0} s  {}   ",
                 elapsed.as_secs_f64(),
-                c.ports[0].iface,
-                sent[0] - previous[0],
-                c.ports[1].iface,
-                sent[1] - previous[1],
+                rates.join("  ")
             );
         }
-        previous = sent;
+        previous = sent.to_vec();
     })
     .map_err(|e| e.to_string())?;
     if live {
@@ -178,6 +194,11 @@ fn json(r: &FwdReport, c: &FwdConfig) -> String {
                 "mode": c.mode.name(),
                 "seconds": secs,
                 "ports": ports,
+                "cpu_seconds": r.cpu_time.map(|t| t.as_secs_f64()),
+                "cpu_ns_per_frame": r.cpu_time.map(|t| {
+                    let frames: u64 = r.ports.iter().map(|p| p.rx).sum();
+                    t.as_nanos() as f64 / frames.max(1) as f64
+                }),
                 "buffers_home": r.buffers_home,
             }),
         );

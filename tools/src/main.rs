@@ -47,6 +47,7 @@ commands:
             [--config FILE]   (--icmp: echo requests to --dst ADDR instead of UDP)
   fwd       forward between two ports, as testpmd does
             --iface A --iface B [--backend tap|afpacket] [--mode io|mac|macswap]
+            (--mode rxonly: one --iface, frames received and freed)
             [--peer-mac MAC --peer-mac MAC] [--burst N] [--duration SECS] [--json]
             [--config FILE]
   (serve, gen and fwd: --config takes TOML whose keys are the flags' names,

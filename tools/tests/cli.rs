@@ -81,7 +81,7 @@ fn bad_input_is_a_clear_error() {
         (&["fwd"][..], "fwd needs two ports"),
         (
             &["fwd", "--iface", "a", "--iface", "b", "--mode", "l9"][..],
-            "--mode takes io, mac or macswap",
+            "--mode takes io, mac, macswap or rxonly",
         ),
         (
             &["fwd", "--iface", "a", "--iface", "b", "--mode", "mac"][..],
