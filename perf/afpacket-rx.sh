@@ -55,7 +55,7 @@ send() {
     ip netns exec "$tx" dpdk-testpmd -l 0,1 --main-lcore 0 $(eal tx$$) \
         --vdev=net_af_packet0,iface=ptx0,qdisc_bypass=1 -- \
         --forward-mode=txonly --txpkts=60 --burst=32 --nb-cores=1 --auto-start \
-        --eth-peer=0,"$rx_mac" --stats-period 1 </dev/null >"$work/tx.log" 2>&1 &
+        --eth-peer=0,"$rx_mac" --stats-period 1 --total-num-mbufs=16384 </dev/null >"$work/tx.log" 2>&1 &
     local pid=$!
     sleep "$secs"
     kill -INT "$pid"; wait "$pid" || true
@@ -84,7 +84,7 @@ PY
     # testpmd rxonly: its forwarding lcore on CPU 0.
     ip netns exec "$rx" dpdk-testpmd -l 0,1 --main-lcore 1 $(eal rx$$) \
         --vdev=net_af_packet0,iface=prx0,qdisc_bypass=1 -- \
-        --forward-mode=rxonly --burst=32 --nb-cores=1 --auto-start --stats-period 1 \
+        --forward-mode=rxonly --burst=32 --nb-cores=1 --auto-start --stats-period 1 --total-num-mbufs=16384 \
         </dev/null >"$work/rx.log" 2>&1 &
     tpid=$!
     sleep 3
