@@ -16,6 +16,7 @@ mod fwd;
 mod gen;
 mod replay;
 mod serve;
+mod top;
 
 const USAGE: &str = "usage: strata <command> [options]
 
@@ -52,8 +53,8 @@ commands:
             [--config FILE]
   (serve, gen and fwd: --config takes TOML whose keys are the flags' names,
    e.g. iface = \"eth0\", udp-echo = [7, 9]; flags override)
-
-The command top arrives later; see README.md.";
+  top       a live view of a running engine's exporter (serve --metrics ADDR)
+            --url ADDR:PORT [--interval SECS] [--count N] [--json]";
 
 struct BenchArgs {
     opts: Options,
@@ -158,12 +159,16 @@ fn main() -> ExitCode {
             },
             Err(msg) => usage_error(&msg),
         },
-        Some(cmd @ "top") => {
-            eprintln!(
-                "strata: '{cmd}' is not available yet: it arrives with the engine (see README.md)"
-            );
-            ExitCode::from(2)
-        }
+        Some("top") => match top::parse(&args[1..]) {
+            Ok(parsed) => match top::run(&parsed) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(msg) => {
+                    eprintln!("strata top: {msg}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(msg) => usage_error(&msg),
+        },
         Some(other) => usage_error(&format!("unknown command {other:?}")),
         None => usage_error("no command given"),
     }

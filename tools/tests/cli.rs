@@ -87,7 +87,12 @@ fn bad_input_is_a_clear_error() {
             &["fwd", "--iface", "a", "--iface", "b", "--mode", "mac"][..],
             "--mode mac needs --peer-mac",
         ),
-        (&["top"][..], "not available yet"),
+        (&["top"][..], "top needs --url ADDR:PORT"),
+        (&["top", "--url", "here"][..], "--url takes ADDR:PORT"),
+        (
+            &["top", "--url", "127.0.0.1:9", "--interval", "0"][..],
+            "--interval takes seconds",
+        ),
     ] {
         let (code, _, err) = strata(args);
         assert_eq!(code, 2, "{args:?}");
@@ -170,4 +175,62 @@ fn bench_runs_the_stack_and_prints_its_table_and_the_stats_json() {
     assert_eq!(json["bench"]["mode"], "pipeline");
     assert!(json["bench"]["rx_packets"].as_u64().unwrap() > 0);
     assert_eq!(json["bench"]["buffers_home"], true);
+}
+
+/// An exporter whose interface counts a thousand more frames at every read.
+struct Rising(std::sync::atomic::AtomicU64);
+
+impl strata_engine::stats::StatsSource for Rising {
+    fn stats(&self) -> strata_engine::stats::StatsSnapshot {
+        // Relaxed: a test counter.
+        let n = self.0.fetch_add(1000, std::sync::atomic::Ordering::Relaxed);
+        let mut snap = strata_engine::stats::StatsSnapshot::default();
+        snap.interfaces.push(strata_engine::stats::InterfaceStats {
+            name: "eth0".to_owned(),
+            rx_packets: n,
+            rx_bytes: n * 64,
+            ..Default::default()
+        });
+        snap
+    }
+}
+
+#[test]
+fn top_shows_the_rates_of_a_running_exporter() {
+    let exporter = strata_engine::stats::Exporter::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        Rising(std::sync::atomic::AtomicU64::new(0)),
+    )
+    .expect("exporter");
+    let url = exporter.local_addr().to_string();
+    let (code, out, err) = strata(&[
+        "top",
+        "--url",
+        &url,
+        "--interval",
+        "0.1",
+        "--count",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    for line in &lines {
+        let iface = &line["interfaces"][0];
+        assert_eq!(iface["name"], "eth0");
+        assert!(iface["rx_pps"].as_f64().unwrap() > 0.0, "{line}");
+    }
+    // The table form names the interface too.
+    let (code, out, _) = strata(&["top", "--url", &url, "--interval", "0.1", "--count", "1"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("eth0") && out.contains("rx pps"), "{out}");
+    exporter.shutdown();
+    // Nobody there: a clear error.
+    let (code, _, err) = strata(&["top", "--url", &url, "--count", "1"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot reach the exporter"), "{err}");
 }
