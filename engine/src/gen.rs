@@ -31,6 +31,10 @@ use crate::worker::{AppContext, Pinning, WorkerConfig, WorkerJob, WorkerSet};
 
 /// Bytes of the payload the generator reads back: sequence and send time.
 pub const STAMP_LEN: usize = 16;
+/// The simple IMIX as UDP payload bytes over IPv4: seven 64-byte frames,
+/// four of 576 and one of 1518 (FCS included), in that order.
+pub const IMIX: [usize; 12] = [18, 18, 18, 18, 18, 18, 18, 530, 530, 530, 530, 1472];
+
 /// Most datagrams whose duplicates are tracked (one bit each: 16 MiB).
 pub const TRACKED: u64 = 1 << 27;
 
@@ -57,6 +61,9 @@ pub struct GenConfig {
     pub flows: u16,
     /// UDP payload bytes (at least [`STAMP_LEN`]).
     pub size: usize,
+    /// Payload sizes to cycle through instead of `size` (an IMIX: see
+    /// [`IMIX`]); empty: every datagram has `size` bytes.
+    pub sizes: Vec<usize>,
     /// Datagrams per second (`None`: as fast as the path takes them).
     pub rate: Option<f64>,
     /// Datagrams to send (`None`: until `duration`).
@@ -83,6 +90,7 @@ impl Default for GenConfig {
             src_port: 40000,
             flows: 1,
             size: 64,
+            sizes: Vec::new(),
             rate: Some(10_000.0),
             count: None,
             duration: Some(Duration::from_secs(5)),
@@ -165,7 +173,7 @@ pub fn generate(
     stop: &AtomicBool,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<GenReport, GenError> {
-    if config.size < STAMP_LEN {
+    if config.size < STAMP_LEN || config.sizes.iter().any(|&s| s < STAMP_LEN) {
         return Err(GenError::Config(format!(
             "--size must be at least {STAMP_LEN} bytes (sequence and time stamp)"
         )));
@@ -299,6 +307,7 @@ struct GenApp {
     flows: u64,
     dst: SocketAddr,
     size: usize,
+    sizes: Vec<usize>,
     rate: Option<f64>,
     count: Option<u64>,
     duration: Option<Duration>,
@@ -333,6 +342,7 @@ impl GenApp {
             flows: u64::from(config.flows),
             dst: config.dst,
             size: config.size,
+            sizes: config.sizes.clone(),
             rate: config.rate,
             count: config.count,
             duration: config.duration,
@@ -350,10 +360,19 @@ impl GenApp {
         }
     }
 
+    /// The payload size of datagram `seq`.
+    fn size_of(&self, seq: u64) -> usize {
+        if self.sizes.is_empty() {
+            self.size
+        } else {
+            self.sizes[(seq % self.sizes.len() as u64) as usize]
+        }
+    }
+
     /// Sends datagram `seq` from flow `seq % flows`, stamped `ns`.
     fn send(&mut self, ctx: &mut AppContext<'_>, seq: u64, ns: u64) -> bool {
         if self.icmp {
-            let mut payload = vec![0u8; self.size];
+            let mut payload = vec![0u8; self.size_of(seq)];
             payload[..8].copy_from_slice(&seq.to_be_bytes());
             payload[8..16].copy_from_slice(&ns.to_be_bytes());
             let now = ctx.now();
@@ -369,7 +388,7 @@ impl GenApp {
         let Ok(mut buf) = socket.alloc() else {
             return false;
         };
-        let Ok(payload) = buf.extend(self.size) else {
+        let Ok(payload) = buf.extend(self.size_of(seq)) else {
             return false;
         };
         payload.fill(0);

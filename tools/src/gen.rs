@@ -96,6 +96,10 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
             "--rate" => config.rate = Some(scaled(flag, value(flag, &mut it)?)?),
             "--bitrate" => bitrate = Some(scaled(flag, value(flag, &mut it)?)?),
             "--max-rate" => config.rate = None,
+            "--size" if it.clone().next().is_some_and(|v| v == "imix") => {
+                let _ = it.next();
+                config.sizes = strata_engine::gen::IMIX.to_vec();
+            }
             "--size" => {
                 let text = value(flag, &mut it)?;
                 config.size = text
@@ -150,8 +154,13 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
         // Bits on the wire per datagram: UDP, IP and Ethernet headers, FCS,
         // preamble and the inter-frame gap.
         let ip = if config.dst.is_ipv4() { 20 } else { 40 };
-        let wire = (config.size + 8 + ip + 14).max(60) + 4 + 20;
-        config.rate = Some(bps / (wire as f64 * 8.0));
+        let wire = |size: usize| ((size + 8 + ip + 14).max(60) + 4 + 20) as f64;
+        let mean = if config.sizes.is_empty() {
+            wire(config.size)
+        } else {
+            config.sizes.iter().map(|&s| wire(s)).sum::<f64>() / config.sizes.len() as f64
+        };
+        config.rate = Some(bps / (mean * 8.0));
     }
     if config.count.is_none() && config.duration.is_none() {
         config.duration = Some(Duration::from_secs(5));
@@ -178,7 +187,11 @@ pub fn run(args: &GenArgs) -> Result<(), String> {
         c.iface,
         c.dst,
         c.flows,
-        c.size,
+        if c.sizes.is_empty() {
+            c.size.to_string()
+        } else {
+            "IMIX".to_owned()
+        },
         c.rate.map_or("as fast as it goes".to_owned(), |r| format!(
             "{r:.0} datagrams/s"
         ))

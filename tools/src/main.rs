@@ -43,7 +43,7 @@ commands:
             reordered, duplicated, round-trip latency percentiles
             --iface NAME --backend tap|afpacket [--mac MAC] --ip ADDR/PREFIX
             [--ip6 ADDR/PREFIX] [--gateway ADDR] --dst ADDR:PORT
-            [--rate PPS | --bitrate BPS | --max-rate] [--size BYTES] [--flows N]
+            [--rate PPS | --bitrate BPS | --max-rate] [--size BYTES|imix] [--flows N]
             [--count N] [--duration SECS] [--linger SECS] [--icmp] [--json]
             [--config FILE]   (--icmp: echo requests to --dst ADDR instead of UDP)
   fwd       forward between two ports, as testpmd does

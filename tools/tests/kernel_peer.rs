@@ -550,6 +550,8 @@ fn strata_gen_against_strata_serve_over_a_veth_pair() {
             "10.77.0.1/24",
             "--dst",
             "10.77.0.2:7",
+            "--size",
+            "imix",
             "--rate",
             "10000",
             "--count",
@@ -561,6 +563,10 @@ fn strata_gen_against_strata_serve_over_a_veth_pair() {
         ],
     );
     assert_clean_run(&report, 3000, 10_000.0);
+    // The IMIX: 7 × 64, 4 × 576 and 1 × 1518-byte frames, about 350 bytes on
+    // average (64-byte payloads alone would be about 110).
+    let bytes = report["interfaces"][0]["tx_bytes"].as_u64().expect("tx_bytes");
+    assert!(bytes >= 3000 * 300, "{bytes} bytes sent: {report}");
     // Strata resolved Strata: one ARP request out, its reply in.
     assert!(
         report["protocols"]["arp"]["recv"].as_u64() >= Some(1),
