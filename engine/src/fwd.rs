@@ -6,6 +6,12 @@
 //! - `mac`: the source MAC set to the output port's, the destination to the
 //!   peer's configured for that port;
 //! - `macswap`: source and destination MACs swapped;
+//! - `l3`: IPv4 routing as DPDK's `l3fwd` does it: the longest configured
+//!   prefix gives the output port and the next hop's MAC (static, no ARP);
+//!   the header checksum is verified, the TTL decremented with an RFC 1624
+//!   checksum update (`strata_l3l4::ingress::forward_ipv4`), the source MAC
+//!   set to the output port's. Frames that are not IPv4, have a bad header,
+//!   no route or a TTL that runs out are dropped and counted by reason;
 //! - `rxonly`: one port; frames received and freed (testpmd's `rxonly`,
 //!   the receive-and-drop measurement), with the thread's CPU time per
 //!   frame reported.
@@ -37,6 +43,8 @@ pub enum FwdMode {
     MacSwap,
     /// One port: received and freed.
     RxOnly,
+    /// IPv4 routing by the configured routes.
+    L3,
 }
 
 impl FwdMode {
@@ -47,6 +55,7 @@ impl FwdMode {
             FwdMode::Mac => "mac",
             FwdMode::MacSwap => "macswap",
             FwdMode::RxOnly => "rxonly",
+            FwdMode::L3 => "l3",
         }
     }
 }
@@ -75,6 +84,35 @@ pub struct FwdConfig {
     pub burst: usize,
     /// Stop after this long (`None`: at the stop signal only).
     pub duration: Option<Duration>,
+    /// `l3` mode's routes.
+    pub routes: Vec<FwdRoute>,
+}
+
+/// A route of `l3` mode: packets to `prefix/len` leave through port `port`
+/// to the next hop `mac`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FwdRoute {
+    /// The destination prefix.
+    pub prefix: std::net::Ipv4Addr,
+    /// Its length, 0 to 32.
+    pub len: u8,
+    /// The output port's index.
+    pub port: usize,
+    /// The next hop's Ethernet address.
+    pub mac: EthernetAddress,
+}
+
+/// Why `l3` mode dropped frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct L3Drops {
+    /// Not untagged IPv4.
+    pub not_ipv4: u64,
+    /// A header that does not parse, or whose checksum is wrong.
+    pub bad_header: u64,
+    /// No route to the destination.
+    pub no_route: u64,
+    /// The TTL ran out (no time exceeded is sent: there is no stack here).
+    pub ttl_expired: u64,
 }
 
 /// A port's counters at the end.
@@ -99,6 +137,8 @@ pub struct FwdReport {
     pub ports: Vec<FwdPortReport>,
     /// The forwarding thread's CPU time, when the kernel keeps it.
     pub cpu_time: Option<Duration>,
+    /// `l3` mode's drops, by reason.
+    pub l3_drops: L3Drops,
     /// Every pool buffer back at the end.
     pub buffers_home: bool,
     /// The stats JSON of the run: the two interfaces and the pool.
@@ -117,6 +157,19 @@ pub fn forward(
     mut progress: impl FnMut(Duration, &[u64]),
 ) -> Result<FwdReport, ServeError> {
     let wanted = if config.mode == FwdMode::RxOnly { 1 } else { 2 };
+    if let Some(route) = config
+        .routes
+        .iter()
+        .find(|r| r.port >= config.ports.len() || r.len > 32)
+    {
+        return Err(ServeError::Config(format!(
+            "route {}/{} names port {} of {}",
+            route.prefix,
+            route.len,
+            route.port,
+            config.ports.len()
+        )));
+    }
     if config.ports.len() != wanted {
         return Err(ServeError::Config(format!(
             "mode {} takes {wanted} port(s), not {}",
@@ -147,6 +200,9 @@ pub fn forward(
     let mut sent = vec![0u64; devices.len()];
     let mut report = vec![FwdPortReport::default(); devices.len()];
     let cpu_start = crate::worker::thread_cpu_time();
+    let mut l3_drops = L3Drops::default();
+    // Per output port, the frames routed to it this round.
+    let mut routed: Vec<Vec<NetBuf>> = (0..devices.len()).map(|_| Vec::new()).collect();
     let mut bufs: Vec<NetBuf> = Vec::with_capacity(config.burst);
     let start = Instant::now();
     let mut last = start;
@@ -167,8 +223,31 @@ pub fn forward(
             work += n;
             cache.free_all(&mut bufs);
         }
+        if config.mode == FwdMode::L3 {
+            for from in 0..devices.len() {
+                let n = devices[from].rx_burst(&mut bufs, config.burst);
+                report[from].rx += n as u64;
+                work += n;
+                for mut buf in bufs.drain(..) {
+                    match route_l3(&mut buf, &config.routes, &macs, &mut l3_drops) {
+                        Some(port) => routed[port].push(buf),
+                        None => cache.free(buf),
+                    }
+                }
+            }
+            for (to, frames) in routed.iter_mut().enumerate() {
+                if frames.is_empty() {
+                    continue;
+                }
+                let moved = devices[to].tx_burst(frames);
+                report[to].tx += moved as u64;
+                report[to].tx_dropped += frames.len() as u64;
+                sent[to] += moved as u64;
+                cache.free_all(frames);
+            }
+        }
         for from in 0..devices.len() {
-            if devices.len() == 1 {
+            if devices.len() == 1 || config.mode == FwdMode::L3 {
                 break;
             }
             let to = 1 - from;
@@ -219,9 +298,57 @@ pub fn forward(
         elapsed,
         ports: report,
         cpu_time,
+        l3_drops,
         buffers_home: pool.stats().free == pool.capacity(),
         stats,
     })
+}
+
+/// Routes one frame in `l3` mode: the output port, the frame changed for
+/// it; `None` (counted in `drops`) for a frame to drop.
+fn route_l3(
+    buf: &mut NetBuf,
+    routes: &[FwdRoute],
+    port_macs: &[EthernetAddress],
+    drops: &mut L3Drops,
+) -> Option<usize> {
+    use strata_l3l4::ingress::forward_ipv4;
+    use strata_l3l4::Ipv4Packet;
+    let Ok(frame) = buf.data_mut() else {
+        drops.bad_header += 1;
+        return None;
+    };
+    if frame.len() < 14 + 20 || frame[12..14] != [0x08, 0x00] {
+        drops.not_ipv4 += 1;
+        return None;
+    }
+    let mut packet = match Ipv4Packet::new_checked(&mut frame[14..]) {
+        Ok(packet) if packet.verify_checksum() => packet,
+        _ => {
+            drops.bad_header += 1;
+            return None;
+        }
+    };
+    let dst = u32::from(packet.dst_addr());
+    let route = routes
+        .iter()
+        .filter(|r| {
+            let mask = u32::MAX.checked_shl(32 - u32::from(r.len)).unwrap_or(0);
+            dst & mask == u32::from(r.prefix) & mask
+        })
+        .max_by_key(|r| r.len);
+    let Some(route) = route.copied() else {
+        drops.no_route += 1;
+        return None;
+    };
+    if forward_ipv4(&mut packet).is_err() {
+        drops.ttl_expired += 1;
+        return None;
+    }
+    let out_mac = port_macs.get(route.port)?;
+    frame[..6].copy_from_slice(&route.mac.0);
+    frame[6..12].copy_from_slice(&out_mac.0);
+    Some(route.port)
 }
 
 /// Changes a frame's MACs as `mode` says (frames shorter than the two
@@ -234,7 +361,7 @@ fn rewrite(mode: FwdMode, buf: &mut NetBuf, out_mac: EthernetAddress, peer: Ethe
         return;
     };
     match mode {
-        FwdMode::Io | FwdMode::RxOnly => {}
+        FwdMode::Io | FwdMode::RxOnly | FwdMode::L3 => {}
         FwdMode::Mac => {
             data[..6].copy_from_slice(&peer.0);
             data[6..12].copy_from_slice(&out_mac.0);
@@ -249,6 +376,78 @@ fn rewrite(mode: FwdMode, buf: &mut NetBuf, out_mac: EthernetAddress, peer: Ethe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn l3_routes_by_the_longest_prefix_decrements_the_ttl_and_counts_drops() {
+        use strata_l3l4::Ipv4Packet;
+        let pool = Pool::new(PoolConfig {
+            frames: 512,
+            ..PoolConfig::named("fwd-l3")
+        })
+        .unwrap();
+        let frame = |dst: [u8; 4], ttl: u8| {
+            let mut f = vec![0u8; 14];
+            f[12..14].copy_from_slice(&[0x08, 0x00]);
+            let mut ip = [0u8; 28];
+            ip[0] = 0x45;
+            ip[2..4].copy_from_slice(&28u16.to_be_bytes());
+            ip[8] = ttl;
+            ip[9] = 17;
+            ip[12..16].copy_from_slice(&[10, 0, 0, 1]);
+            ip[16..20].copy_from_slice(&dst);
+            let mut p = Ipv4Packet::new_unchecked(&mut ip[..]);
+            p.fill_checksum();
+            f.extend_from_slice(&ip);
+            let mut buf = pool.alloc().unwrap();
+            buf.put(&f).unwrap();
+            buf
+        };
+        let mac = |b| EthernetAddress([b; 6]);
+        let routes = [
+            FwdRoute {
+                prefix: [10, 2, 0, 0].into(),
+                len: 16,
+                port: 0,
+                mac: mac(0xa0),
+            },
+            FwdRoute {
+                prefix: [10, 2, 3, 0].into(),
+                len: 24,
+                port: 1,
+                mac: mac(0xb0),
+            },
+        ];
+        let ports = [mac(0x0a), mac(0x0b)];
+        let mut drops = L3Drops::default();
+        let mut buf = frame([10, 2, 3, 4], 64);
+        assert_eq!(route_l3(&mut buf, &routes, &ports, &mut drops), Some(1));
+        let data = buf.data();
+        assert_eq!((&data[..6], &data[6..12]), (&[0xb0; 6][..], &[0x0b; 6][..]));
+        let ip = Ipv4Packet::new_checked(&data[14..]).unwrap();
+        assert_eq!(ip.ttl(), 63);
+        assert!(ip.verify_checksum(), "the checksum follows the TTL");
+        let mut other = frame([10, 2, 9, 9], 64);
+        assert_eq!(route_l3(&mut other, &routes, &ports, &mut drops), Some(0));
+        let mut lost = frame([192, 0, 2, 1], 64);
+        assert_eq!(route_l3(&mut lost, &routes, &ports, &mut drops), None);
+        let mut old = frame([10, 2, 3, 4], 1);
+        assert_eq!(route_l3(&mut old, &routes, &ports, &mut drops), None);
+        let mut corrupt = frame([10, 2, 3, 4], 64);
+        corrupt.data_mut().unwrap()[14 + 10] ^= 1;
+        assert_eq!(route_l3(&mut corrupt, &routes, &ports, &mut drops), None);
+        let mut arp = pool.alloc().unwrap();
+        arp.put(&[0u8; 60]).unwrap();
+        assert_eq!(route_l3(&mut arp, &routes, &ports, &mut drops), None);
+        assert_eq!(
+            drops,
+            L3Drops {
+                not_ipv4: 1,
+                bad_header: 1,
+                no_route: 1,
+                ttl_expired: 1
+            }
+        );
+    }
 
     #[test]
     fn modes_rewrite_the_macs() {

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use strata_engine::fwd::{forward, FwdConfig, FwdMode, FwdPort, FwdReport};
+use strata_engine::fwd::{forward, FwdConfig, FwdMode, FwdPort, FwdReport, FwdRoute};
 use strata_engine::l2::EthernetAddress;
 use strata_engine::serve::Backend;
 
@@ -17,6 +17,23 @@ use crate::replay::{parse_mac, value};
 pub struct FwdArgs {
     config: FwdConfig,
     json: bool,
+}
+
+/// `PREFIX/LEN=PORT,MAC`, e.g. `10.81.2.0/24=1,02:00:00:00:00:02`.
+fn parse_route(text: &str) -> Result<FwdRoute, String> {
+    let bad = || {
+        format!("--route takes PREFIX/LEN=PORT,MAC such as 10.0.2.0/24=1,02:00:00:00:00:02, not {text:?}")
+    };
+    let (net, via) = text.split_once('=').ok_or_else(bad)?;
+    let (prefix, len) = net.split_once('/').ok_or_else(bad)?;
+    let (port, mac) = via.split_once(',').ok_or_else(bad)?;
+    let len: u8 = len.parse().ok().filter(|l| *l <= 32).ok_or_else(bad)?;
+    Ok(FwdRoute {
+        prefix: prefix.parse().map_err(|_| bad())?,
+        len,
+        port: port.parse().ok().filter(|p| *p < 2).ok_or_else(bad)?,
+        mac: parse_mac(mac).map_err(|_| bad())?,
+    })
 }
 
 /// Parses the arguments after `fwd`.
@@ -33,11 +50,13 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
     let mut burst = 32;
     let mut duration = None;
     let mut json = false;
+    let mut routes = Vec::new();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--iface" => ifaces.push(value(flag, &mut it)?.clone()),
             "--peer-mac" => peers.push(parse_mac(value(flag, &mut it)?)?),
+            "--route" => routes.push(parse_route(value(flag, &mut it)?)?),
             "--backend" => {
                 backend = match value(flag, &mut it)?.as_str() {
                     "tap" => Backend::Tap,
@@ -56,9 +75,10 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
                     "mac" => FwdMode::Mac,
                     "macswap" => FwdMode::MacSwap,
                     "rxonly" => FwdMode::RxOnly,
+                    "l3" => FwdMode::L3,
                     other => {
                         return Err(format!(
-                            "--mode takes io, mac, macswap or rxonly, not {other:?}"
+                            "--mode takes io, mac, macswap, l3 or rxonly, not {other:?}"
                         ))
                     }
                 }
@@ -93,6 +113,9 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
             "fwd needs two ports: --iface A --iface B".to_owned()
         });
     }
+    if mode == FwdMode::L3 && routes.is_empty() {
+        return Err("--mode l3 needs routes: --route PREFIX/LEN=PORT,MAC".to_owned());
+    }
     if mode == FwdMode::Mac && peers.len() != 2 {
         return Err("--mode mac needs --peer-mac for each port (twice)".to_owned());
     }
@@ -113,6 +136,7 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
             mode,
             burst,
             duration,
+            routes,
         },
         json,
     })
@@ -195,6 +219,12 @@ fn json(r: &FwdReport, c: &FwdConfig) -> String {
                 "seconds": secs,
                 "ports": ports,
                 "cpu_seconds": r.cpu_time.map(|t| t.as_secs_f64()),
+                "l3_drops": {
+                    "not_ipv4": r.l3_drops.not_ipv4,
+                    "bad_header": r.l3_drops.bad_header,
+                    "no_route": r.l3_drops.no_route,
+                    "ttl_expired": r.l3_drops.ttl_expired,
+                },
                 "cpu_ns_per_frame": r.cpu_time.map(|t| {
                     let frames: u64 = r.ports.iter().map(|p| p.rx).sum();
                     t.as_nanos() as f64 / frames.max(1) as f64

@@ -47,7 +47,8 @@ commands:
             [--count N] [--duration SECS] [--linger SECS] [--icmp] [--json]
             [--config FILE]   (--icmp: echo requests to --dst ADDR instead of UDP)
   fwd       forward between two ports, as testpmd does
-            --iface A --iface B [--backend tap|afpacket] [--mode io|mac|macswap]
+            --iface A --iface B [--backend tap|afpacket] [--mode io|mac|macswap|l3]
+            [--route PREFIX/LEN=PORT,MAC]...   (l3: IPv4 by static routes, TTL - 1)
             (--mode rxonly: one --iface, frames received and freed)
             [--peer-mac MAC --peer-mac MAC] [--burst N] [--duration SECS] [--json]
             [--config FILE]

@@ -81,11 +81,27 @@ fn bad_input_is_a_clear_error() {
         (&["fwd"][..], "fwd needs two ports"),
         (
             &["fwd", "--iface", "a", "--iface", "b", "--mode", "l9"][..],
-            "--mode takes io, mac, macswap or rxonly",
+            "--mode takes io, mac, macswap, l3 or rxonly",
         ),
         (
             &["fwd", "--iface", "a", "--iface", "b", "--mode", "mac"][..],
             "--mode mac needs --peer-mac",
+        ),
+        (
+            &["fwd", "--iface", "a", "--iface", "b", "--mode", "l3"][..],
+            "--mode l3 needs routes",
+        ),
+        (
+            &[
+                "fwd",
+                "--iface",
+                "a",
+                "--iface",
+                "b",
+                "--route",
+                "10.0.0.0/33=1,02:00:00:00:00:01",
+            ][..],
+            "--route takes PREFIX/LEN=PORT,MAC",
         ),
         (&["top"][..], "top needs --url ADDR:PORT"),
         (&["top", "--url", "here"][..], "--url takes ADDR:PORT"),

@@ -565,7 +565,9 @@ fn strata_gen_against_strata_serve_over_a_veth_pair() {
     assert_clean_run(&report, 3000, 10_000.0);
     // The IMIX: 7 × 64, 4 × 576 and 1 × 1518-byte frames, about 350 bytes on
     // average (64-byte payloads alone would be about 110).
-    let bytes = report["interfaces"][0]["tx_bytes"].as_u64().expect("tx_bytes");
+    let bytes = report["interfaces"][0]["tx_bytes"]
+        .as_u64()
+        .expect("tx_bytes");
     assert!(bytes >= 3000 * 300, "{bytes} bytes sent: {report}");
     // Strata resolved Strata: one ARP request out, its reply in.
     assert!(
@@ -842,4 +844,126 @@ fn strata_pings_the_kernel_ipv4_and_ipv6() {
             "{report}"
         );
     }
+}
+
+/// The MAC of `iface` in `ns`.
+fn mac_of(ns: &Netns, iface: &str) -> String {
+    let out = ns.ip(&["-br", "link", "show", iface]);
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(2)
+        .expect("a MAC in `ip -br link show`")
+        .to_owned()
+}
+
+/// `strata fwd --mode l3` routes between two kernels on two subnets, as
+/// DPDK's l3fwd: static routes with the next hops' MACs; the kernels use it
+/// as their gateway (a static neighbour entry each, for there is no ARP in
+/// a forwarder), and the TTL the far side sees is one lower.
+#[test]
+fn strata_fwd_routes_ipv4_between_two_kernels() {
+    if !can_run() {
+        return;
+    }
+    let a = Netns::new("la");
+    let mut f = Netns::new("lf");
+    let b = Netns::new("lb");
+    run(Command::new("ip").args([
+        "link", "add", "sla0", "netns", &a.name, "type", "veth", "peer", "name", "slf0", "netns",
+        &f.name,
+    ]));
+    run(Command::new("ip").args([
+        "link", "add", "slf1", "netns", &f.name, "type", "veth", "peer", "name", "slb0", "netns",
+        &b.name,
+    ]));
+    for (ns, iface) in [(&a, "sla0"), (&f, "slf0"), (&f, "slf1"), (&b, "slb0")] {
+        ns.ip(&["link", "set", iface, "up"]);
+    }
+    let (a_mac, b_mac) = (mac_of(&a, "sla0"), mac_of(&b, "slb0"));
+    let (f0_mac, f1_mac) = (mac_of(&f, "slf0"), mac_of(&f, "slf1"));
+    a.ip(&["addr", "add", "10.81.1.1/24", "dev", "sla0"]);
+    b.ip(&["addr", "add", "10.81.2.1/24", "dev", "slb0"]);
+    // Strata's ports are each kernel's gateway (.254), reached by MAC.
+    a.ip(&[
+        "neigh",
+        "add",
+        "10.81.1.254",
+        "lladdr",
+        &f0_mac,
+        "dev",
+        "sla0",
+        "nud",
+        "permanent",
+    ]);
+    b.ip(&[
+        "neigh",
+        "add",
+        "10.81.2.254",
+        "lladdr",
+        &f1_mac,
+        "dev",
+        "slb0",
+        "nud",
+        "permanent",
+    ]);
+    a.ip(&["route", "add", "10.81.2.0/24", "via", "10.81.1.254"]);
+    b.ip(&["route", "add", "10.81.1.0/24", "via", "10.81.2.254"]);
+    let to_b = format!("10.81.2.0/24=1,{b_mac}");
+    let to_a = format!("10.81.1.0/24=0,{a_mac}");
+    let fwd = f
+        .exec(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "fwd",
+            "--iface",
+            "slf0",
+            "--iface",
+            "slf1",
+            "--backend",
+            "afpacket",
+            "--mode",
+            "l3",
+            "--route",
+            &to_b,
+            "--route",
+            &to_a,
+            "--duration",
+            "60",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start strata fwd");
+    f.children.push(fwd);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !a
+        .exec("ping")
+        .args(["-c", "1", "-W", "1", "10.81.2.1"])
+        .output()
+        .expect("ping")
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "no ping routed by strata fwd");
+    }
+    let out = run(a
+        .exec("ping")
+        .args(["-c", "3", "-i", "0.2", "-W", "2", "10.81.2.1"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 received"), "{text}");
+    // B answered with TTL 64; one hop through Strata makes it 63.
+    assert!(text.contains("ttl=63"), "one routed hop: {text}");
+    let mut fwd = f.children.remove(0);
+    assert!(interrupt(&mut fwd, "strata fwd").success());
+    let mut stdout = String::new();
+    fwd.stdout
+        .take()
+        .expect("fwd stdout")
+        .read_to_string(&mut stdout)
+        .expect("read fwd output");
+    let r: serde_json::Value = serde_json::from_str(&stdout).expect("fwd JSON");
+    assert_eq!(r["fwd"]["mode"], "l3");
+    assert_eq!(r["fwd"]["l3_drops"]["bad_header"], 0, "{stdout}");
+    assert_eq!(r["fwd"]["buffers_home"], true, "{stdout}");
+    drop((a, b));
 }
