@@ -320,6 +320,8 @@ fn kernel_against_strata(mut link: Link) {
             "--udp-echo",
             "7",
             "--no-dad",
+            "--metrics",
+            "127.0.0.1:9464",
             "--duration",
             "60",
             "--json",
@@ -329,7 +331,10 @@ fn kernel_against_strata(mut link: Link) {
         .spawn()
         .expect("start strata serve");
     link.strata_ns().children.push(serve);
+    // Strata's namespace needs its loopback for the exporter.
+    link.strata_ns().ip(&["link", "set", "lo", "up"]);
     link.kernel.wait_for_link(kernel_if);
+    let strata_ns_name = link.strata_ns().name.clone();
     let ns = &mut link.kernel;
 
     // The kernel's side.
@@ -410,6 +415,25 @@ fn kernel_against_strata(mut link: Link) {
         );
     }
 
+    // The exporter, read by `strata top` inside Strata's namespace: the
+    // interface and the traffic the kernel just sent.
+    let top = run(Command::new("ip").args([
+        "netns",
+        "exec",
+        &strata_ns_name,
+        env!("CARGO_BIN_EXE_strata"),
+        "top",
+        "--url",
+        "127.0.0.1:9464",
+        "--interval",
+        "0.2",
+        "--count",
+        "1",
+        "--json",
+    ]));
+    let view: serde_json::Value =
+        serde_json::from_slice(&top.stdout).expect("strata top's JSON line");
+    assert_eq!(view["interfaces"][0]["name"], strata_if, "{view}");
     // Stop the capture, then Strata (as Ctrl-C does).
     let mut tshark = ns.children.remove(tshark_at);
     interrupt(&mut tshark, "tshark");
