@@ -7,7 +7,8 @@
 //! The ring is memory the kernel writes concurrently: it is only ever read
 //! through raw pointers, a block's frames only after its status was read
 //! with Acquire ordering, and a block is returned with a Release store after
-//! the last read of it.
+//! the last read of it. Transmit is `sendmmsg` over runs of frames
+//! ([`PacketSocket::send_many`]), or one `send`.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -355,6 +356,58 @@ impl PacketSocket {
             return Err(e);
         }
         Ok(true)
+    }
+}
+
+/// Frames per `sendmmsg` call at most.
+pub const SEND_BATCH: usize = 64;
+
+impl PacketSocket {
+    /// Sends `frames` (at most [`SEND_BATCH`] are looked at) in one
+    /// `sendmmsg`; returns how many the kernel took, from the front (0 when
+    /// its queue is full).
+    ///
+    /// # Errors
+    ///
+    /// The kernel's refusal of the first frame (too long, interface down);
+    /// the caller drops that one and goes on.
+    pub fn send_many(&self, frames: &[&[u8]]) -> io::Result<usize> {
+        let n = frames.len().min(SEND_BATCH);
+        if n == 0 {
+            return Ok(0);
+        }
+        // SAFETY: all-zero `iovec`s and `mmsghdr`s are valid values (null
+        // pointers, zero lengths).
+        let mut iov: [libc::iovec; SEND_BATCH] = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let mut msgs: [libc::mmsghdr; SEND_BATCH] = unsafe { std::mem::zeroed() };
+        for i in 0..n {
+            iov[i] = libc::iovec {
+                iov_base: frames[i].as_ptr() as *mut libc::c_void,
+                iov_len: frames[i].len(),
+            };
+            msgs[i].msg_hdr.msg_iov = &mut iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: `msgs[..n]` each point to one live `iovec` that points to a
+        // live frame slice of its length; all outlive the call, and the
+        // kernel only reads the frames (it writes `msg_len` back).
+        let rc = unsafe {
+            libc::sendmmsg(
+                self.fd.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS) {
+                return Ok(0);
+            }
+            return Err(e);
+        }
+        Ok(rc as usize)
     }
 }
 
