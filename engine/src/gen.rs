@@ -55,6 +55,9 @@ pub struct GenConfig {
     pub gateway4: Option<Ipv4Addr>,
     /// Where the datagrams go (an echo service answers them).
     pub dst: SocketAddr,
+    /// The destination's MAC, when it is not to be resolved (IPv4 only):
+    /// entered as a permanent neighbour.
+    pub dst_mac: Option<EthernetAddress>,
     /// The first source port; flow `i` sends from `src_port + i`.
     pub src_port: u16,
     /// Flows (source ports), sent round robin.
@@ -87,6 +90,7 @@ impl Default for GenConfig {
             ipv6: Vec::new(),
             gateway4: None,
             dst: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 7),
+            dst_mac: None,
             src_port: 40000,
             flows: 1,
             size: 64,
@@ -218,6 +222,16 @@ pub fn generate(
         pool.clone(),
         worker_config.now(),
     );
+    if let Some(mac) = config.dst_mac {
+        let IpAddr::V4(dst) = config.dst.ip() else {
+            return Err(GenError::Config(
+                "--dst-mac is for IPv4 destinations".to_owned(),
+            ));
+        };
+        stack
+            .insert_neighbour(worker_config.now(), dst, mac)
+            .map_err(|e| GenError::Config(format!("--dst-mac: {e:?}")))?;
+    }
     let unspecified = match config.dst.ip() {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),

@@ -93,6 +93,7 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
                 dst = Some(addr);
             }
             "--icmp" => config.icmp = true,
+            "--dst-mac" => config.dst_mac = Some(parse_mac(value(flag, &mut it)?)?),
             "--rate" => config.rate = Some(scaled(flag, value(flag, &mut it)?)?),
             "--bitrate" => bitrate = Some(scaled(flag, value(flag, &mut it)?)?),
             "--max-rate" => config.rate = None,
@@ -256,6 +257,7 @@ fn summary(r: &GenReport) -> String {
         "sent {} in {:.3} s = {:.0}/s{accuracy}\n\
          echoed {} (lost {}, reordered {}, duplicates {}, foreign {})\n\
          round trip ns: p50 {}  p90 {}  p99 {}  max {}\n\
+         frames on the wire: {}\n\
          every buffer back: {}{}\n",
         r.sent,
         r.sending.as_secs_f64(),
@@ -269,6 +271,7 @@ fn summary(r: &GenReport) -> String {
         r.latency_ns[1],
         r.latency_ns[2],
         r.latency_ns[3],
+        r.stats.interfaces.first().map_or(0, |i| i.tx_packets),
         if r.buffers_home { "yes" } else { "NO" },
         if r.warmed_up {
             ""

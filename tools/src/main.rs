@@ -42,7 +42,7 @@ commands:
   gen       UDP to an echo service at a set rate; counts the echoes: lost,
             reordered, duplicated, round-trip latency percentiles
             --iface NAME --backend tap|afpacket [--mac MAC] --ip ADDR/PREFIX
-            [--ip6 ADDR/PREFIX] [--gateway ADDR] --dst ADDR:PORT
+            [--ip6 ADDR/PREFIX] [--gateway ADDR] --dst ADDR:PORT [--dst-mac MAC]
             [--rate PPS | --bitrate BPS | --max-rate] [--size BYTES|imix] [--flows N]
             [--count N] [--duration SECS] [--linger SECS] [--icmp] [--json]
             [--config FILE]   (--icmp: echo requests to --dst ADDR instead of UDP)
