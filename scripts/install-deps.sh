@@ -9,7 +9,7 @@ PACKAGES=(
   dpdk dpdk-dev libdpdk-dev pkg-config gcc
   tshark # judges the frames our emit paths produce (l3l4/tests/tshark.rs)
   # the kernel as a peer in network namespaces (tools/tests/kernel_peer.rs)
-  iproute2 iputils-ping socat python3
+  iproute2 iputils-ping socat python3 ethtool
 )
 
 missing=()

@@ -17,7 +17,8 @@ use strata_l2::EthernetAddress;
 use strata_pools::{Pool, PoolConfig};
 
 use crate::dev::{
-    AfPacketConfig, AfPacketDevice, AfPacketError, Device, TapConfig, TapDevice, TapError,
+    AfPacketConfig, AfPacketDevice, AfPacketError, Device, PnetDevice, TapConfig, TapDevice,
+    TapError,
 };
 use crate::stack::{Datagram, SocketError, Stack, StackConfig};
 use crate::stats::{Exporter, StatsReader, StatsSnapshot};
@@ -32,6 +33,8 @@ pub enum Backend {
     AfXdp,
     /// AF_PACKET (TPACKET_V3) on any interface.
     AfPacket,
+    /// AF_PACKET through pnet's datalink channel.
+    AfPacketPnet,
 }
 
 impl Backend {
@@ -41,6 +44,7 @@ impl Backend {
             Backend::Tap => "tap",
             Backend::AfXdp => "afxdp",
             Backend::AfPacket => "afpacket",
+            Backend::AfPacketPnet => "afpacket-pnet",
         }
     }
 }
@@ -194,6 +198,10 @@ pub fn open_device(
             },
             cache,
         )?),
+        Backend::AfPacketPnet => Box::new(
+            PnetDevice::open(iface, mac, promiscuous, 1500, cache)
+                .map_err(|e| ServeError::Config(e.to_string()))?,
+        ),
         Backend::AfXdp => return Err(ServeError::Backend(backend.name())),
     })
 }

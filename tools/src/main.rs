@@ -34,11 +34,12 @@ commands:
             [--mtu N] [--udp-echo PORT]... [--linger SECS] [--json] [--config FILE]
   serve     an interface on a device backend: ARP, ND and ping answered, UDP
             echo and discard, metrics on loopback; Ctrl-C stops
-            --iface NAME --backend tap|afxdp|afpacket [--mac MAC]
+            --iface NAME --backend tap|afpacket|afpacket-pnet|afxdp [--mac MAC]
             [--ip ADDR/PREFIX]... [--ip6 ADDR/PREFIX]... [--gateway ADDR]
             [--udp-echo PORT]... [--udp-discard PORT]... [--metrics ADDR:PORT]
             [--duration SECS] [--no-dad] [--json] [--config FILE]
-            (backends so far: tap, afpacket; afxdp is refused until it lands)
+            (afpacket: a TPACKET_V3 ring; afpacket-pnet: pnet's datalink channel;
+             afxdp is refused until it lands)
   gen       UDP to an echo service at a set rate; counts the echoes: lost,
             reordered, duplicated, round-trip latency percentiles
             --iface NAME --backend tap|afpacket [--mac MAC] --ip ADDR/PREFIX

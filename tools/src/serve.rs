@@ -44,9 +44,10 @@ pub fn parse(args: &[String]) -> Result<ServeArgs, String> {
                     "tap" => Backend::Tap,
                     "afxdp" => Backend::AfXdp,
                     "afpacket" => Backend::AfPacket,
+                    "afpacket-pnet" => Backend::AfPacketPnet,
                     other => {
                         return Err(format!(
-                            "--backend takes afxdp, afpacket or tap, not {other:?}"
+                            "--backend takes afxdp, afpacket, afpacket-pnet or tap, not {other:?}"
                         ))
                     }
                 }

@@ -46,7 +46,7 @@ fn bad_input_is_a_clear_error() {
         (&["serve"][..], "serve needs --iface NAME"),
         (
             &["serve", "--iface", "x", "--backend", "dpdk"][..],
-            "--backend takes afxdp, afpacket or tap",
+            "--backend takes afxdp, afpacket, afpacket-pnet or tap",
         ),
         (
             &["serve", "--iface", "x", "--udp-echo", "0"][..],

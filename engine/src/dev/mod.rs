@@ -17,7 +17,8 @@
 //! [`impair`] wrapper that adds loss, duplication, reordering, corruption,
 //! delay and a rate cap to any device. With `CAP_NET_ADMIN`: [`tap`], a TAP
 //! interface with the kernel on its other side; with `CAP_NET_RAW`:
-//! [`afpacket`], any interface through an AF_PACKET TPACKET_V3 ring.
+//! [`afpacket`], any interface through an AF_PACKET TPACKET_V3 ring, or
+//! [`pnet`], through pnet's datalink channel.
 
 use std::os::fd::RawFd;
 
@@ -31,6 +32,7 @@ pub mod impair;
 pub mod null;
 pub mod pair;
 pub mod pcap;
+pub mod pnet;
 pub mod tap;
 
 pub use afpacket::{AfPacketConfig, AfPacketCounters, AfPacketDevice, AfPacketError};
@@ -41,6 +43,7 @@ pub use pair::{pair, PairConfig, PairDevice};
 pub use pcap::{
     PcapDevError, PcapReader, PcapReaderConfig, PcapReaderStats, PcapWriter, PcapWriterConfig,
 };
+pub use pnet::{PnetDevice, PnetError};
 pub use tap::{TapConfig, TapDevice, TapError};
 
 /// What a device is and offers. Fixed for the device's life.
