@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # AF_PACKET receive-and-drop of 64-byte frames on a veth pair (issue 5,
 # "Performance", the AF_PACKET line): Strata's TPACKET_V3 path
-# (`strata fwd --mode rxonly`) beside DPDK's af_packet PMD
+# (`strata fwd --mode rxonly`), Strata through pnet's datalink channel
+# (`--backend afpacket-pnet`), and DPDK's af_packet PMD
 # (`dpdk-testpmd --vdev net_af_packet0,...` in `rxonly` mode), both fed by the
 # same sender — testpmd `txonly` on net_af_packet in the other namespace —
 # round after round in one run.
@@ -66,21 +67,27 @@ median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1
 minmax() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "[%.3f-%.3f]", lo, hi}'; }
 
 : >"$work/strata.txt"; : >"$work/testpmd.txt"
-for round in $(seq "$rounds"); do
+strata_round() { # backend, result file
     # Strata: its polling thread pinned to CPU 0.
-    ip netns exec "$rx" taskset -c 0 "$strata" fwd --iface prx0 --backend afpacket --mode rxonly \
+    ip netns exec "$rx" taskset -c 0 "$strata" fwd --iface prx0 --backend "$1" --mode rxonly \
         --duration $((secs + 60)) --json </dev/null >"$work/strata.json" 2>"$work/strata.err" &
     spid=$!
     sleep 1
     sent=$(send)
     sleep 1
     kill -INT "$spid"; wait "$spid" || true
-    python3 - "$work/strata.json" "$sent" "$secs" >>"$work/strata.txt" <<'PY'
+    python3 - "$work/strata.json" "$sent" "$secs" >>"$2" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1])); sent = int(sys.argv[2]); secs = float(sys.argv[3])
 got = d["fwd"]["ports"][0]["rx"]
 print(got / secs / 1e6, got / max(sent, 1) * 100, d["fwd"]["cpu_ns_per_frame"] or 0)
 PY
+}
+
+: >"$work/strata-pnet.txt"
+for round in $(seq "$rounds"); do
+    strata_round afpacket "$work/strata.txt"
+    strata_round afpacket-pnet "$work/strata-pnet.txt"
     # testpmd rxonly: its forwarding lcore on CPU 0.
     ip netns exec "$rx" dpdk-testpmd -l 0,1 --main-lcore 1 $(eal rx$$) \
         --vdev=net_af_packet0,iface=prx0,qdisc_bypass=1 -- \
@@ -94,11 +101,11 @@ PY
     got=$(grep -E "RX-packets:" "$work/rx.log" | tail -1 | sed -E 's/.*RX-packets: *([0-9]+).*/\1/')
     python3 -c "import sys; got=int(sys.argv[1]); sent=int(sys.argv[2]); s=float(sys.argv[3]); print(got/s/1e6, got/max(sent,1)*100, s*1e9/max(got,1))" \
         "$got" "$sent" "$secs" >>"$work/testpmd.txt"
-    echo "round $round: strata $(tail -1 "$work/strata.txt")  testpmd $(tail -1 "$work/testpmd.txt")  (Mpps, % of sent, CPU ns/frame)" >&2
+    echo "round $round: strata $(tail -1 "$work/strata.txt")  strata-pnet $(tail -1 "$work/strata-pnet.txt")  testpmd $(tail -1 "$work/testpmd.txt")  (Mpps, % of sent, CPU ns/frame)" >&2
 done
 
 echo "AF_PACKET receive-and-drop, 64-byte frames, veth, sender testpmd txonly (net_af_packet) on CPU 1; $rounds round(s) of ${secs} s; median [min-max]"
-for s in strata testpmd; do
+for s in strata strata-pnet testpmd; do
     f="$work/$s.txt"
     printf "%-8s  %8s Mpps %s   received %6s%% of sent   CPU %8s ns/frame %s\n" "$s" \
         "$(cut -d' ' -f1 "$f" | median)" "$(cut -d' ' -f1 "$f" | minmax)" \
