@@ -2,14 +2,13 @@
 //! and rates at the end.
 
 use std::io::IsTerminal;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use strata_engine::fwd::{forward, FwdConfig, FwdMode, FwdPort, FwdReport, FwdRoute};
 use strata_engine::l2::EthernetAddress;
 use strata_engine::serve::Backend;
 
+use crate::link_flags::{parse_backend, stop_flag};
 use crate::replay::{parse_mac, value};
 
 /// Parsed `strata fwd` arguments.
@@ -57,19 +56,7 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
             "--iface" => ifaces.push(value(flag, &mut it)?.clone()),
             "--peer-mac" => peers.push(parse_mac(value(flag, &mut it)?)?),
             "--route" => routes.push(parse_route(value(flag, &mut it)?)?),
-            "--backend" => {
-                backend = match value(flag, &mut it)?.as_str() {
-                    "tap" => Backend::Tap,
-                    "afxdp" => Backend::AfXdp,
-                    "afpacket" => Backend::AfPacket,
-                    "afpacket-pnet" => Backend::AfPacketPnet,
-                    other => {
-                        return Err(format!(
-                            "--backend takes afxdp, afpacket, afpacket-pnet or tap, not {other:?}"
-                        ))
-                    }
-                }
-            }
+            "--backend" => backend = parse_backend(value(flag, &mut it)?)?,
             "--mode" => {
                 mode = match value(flag, &mut it)?.as_str() {
                     "io" => FwdMode::Io,
@@ -149,11 +136,7 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
 ///
 /// The engine's message.
 pub fn run(args: &FwdArgs) -> Result<(), String> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .map_err(|e| format!("cannot catch signal {signal}: {e}"))?;
-    }
+    let stop = stop_flag()?;
     let live = std::io::stderr().is_terminal() && !args.json;
     let c = &args.config;
     let names: Vec<&str> = c.ports.iter().map(|p| p.iface.as_str()).collect();

@@ -2,15 +2,13 @@
 //! table or the stats JSON with a `gen` object.
 
 use std::io::IsTerminal;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use strata_engine::gen::{generate, GenConfig, GenReport};
-use strata_engine::serve::Backend;
 
-use crate::replay::{parse_mac, parse_v4, parse_v6, value};
+use crate::link_flags::{stop_flag, LinkFlags};
+use crate::replay::{parse_mac, value};
 
 /// Parsed `strata gen` arguments.
 #[derive(Debug)]
@@ -46,37 +44,16 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
         duration: None,
         ..GenConfig::default()
     };
-    let mut iface = None;
+    let mut link = LinkFlags::default();
     let mut dst = None;
     let mut bitrate = None;
     let mut json = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
+        if link.take(flag, &mut it)? {
+            continue;
+        }
         match flag.as_str() {
-            "--iface" => iface = Some(value(flag, &mut it)?.clone()),
-            "--backend" => {
-                config.backend = match value(flag, &mut it)?.as_str() {
-                    "tap" => Backend::Tap,
-                    "afxdp" => Backend::AfXdp,
-                    "afpacket" => Backend::AfPacket,
-                    "afpacket-pnet" => Backend::AfPacketPnet,
-                    other => {
-                        return Err(format!(
-                            "--backend takes afxdp, afpacket, afpacket-pnet or tap, not {other:?}"
-                        ))
-                    }
-                }
-            }
-            "--mac" => config.mac = Some(parse_mac(value(flag, &mut it)?)?),
-            "--ip" => config.ipv4.push(parse_v4(value(flag, &mut it)?)?),
-            "--ip6" => config.ipv6.push(parse_v6(value(flag, &mut it)?)?),
-            "--gateway" => {
-                let text = value(flag, &mut it)?;
-                let gw: Ipv4Addr = text
-                    .parse()
-                    .map_err(|_| format!("--gateway takes an IPv4 address, not {text:?}"))?;
-                config.gateway4 = Some(gw);
-            }
             "--dst" => {
                 let text = value(flag, &mut it)?;
                 let addr: SocketAddr = text
@@ -147,7 +124,12 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
             other => return Err(format!("unknown option {other:?} for gen")),
         }
     }
-    config.iface = iface.ok_or("gen needs --iface NAME")?;
+    config.iface = link.iface.ok_or("gen needs --iface NAME")?;
+    config.backend = link.backend;
+    config.mac = link.mac;
+    config.ipv4 = link.ipv4;
+    config.ipv6 = link.ipv6;
+    config.gateway4 = link.gateway4;
     config.dst = dst.ok_or("gen needs --dst ADDR:PORT (an echo service)")?;
     if config.dst.port() == 0 && !config.icmp {
         return Err("--dst needs a port (ADDR:PORT), unless --icmp".to_owned());
@@ -176,11 +158,7 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
 ///
 /// The engine's message.
 pub fn run(args: &GenArgs) -> Result<(), String> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .map_err(|e| format!("cannot catch signal {signal}: {e}"))?;
-    }
+    let stop = stop_flag()?;
     let live = std::io::stderr().is_terminal() && !args.json;
     let c = &args.config;
     eprintln!(

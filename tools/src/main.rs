@@ -14,6 +14,7 @@ mod bench;
 mod config_file;
 mod fwd;
 mod gen;
+mod link_flags;
 mod replay;
 mod serve;
 mod top;

@@ -2,14 +2,13 @@
 //! SIGTERM, live rates on a terminal, the stats JSON or a summary at the end.
 
 use std::io::IsTerminal;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use strata_engine::serve::{serve, Backend, ServeConfig, ServeProgress, ServeReport};
+use strata_engine::serve::{serve, ServeConfig, ServeProgress, ServeReport};
 
-use crate::replay::{parse_mac, parse_v4, parse_v6, value};
+use crate::link_flags::{stop_flag, LinkFlags};
+use crate::replay::value;
 
 /// Parsed `strata serve` arguments.
 #[derive(Debug)]
@@ -33,35 +32,14 @@ fn port(flag: &str, text: &str) -> Result<u16, String> {
 /// `--help`.
 pub fn parse(args: &[String]) -> Result<ServeArgs, String> {
     let mut config = ServeConfig::default();
-    let mut iface = None;
+    let mut link = LinkFlags::default();
     let mut json = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
+        if link.take(flag, &mut it)? {
+            continue;
+        }
         match flag.as_str() {
-            "--iface" => iface = Some(value(flag, &mut it)?.clone()),
-            "--backend" => {
-                config.backend = match value(flag, &mut it)?.as_str() {
-                    "tap" => Backend::Tap,
-                    "afxdp" => Backend::AfXdp,
-                    "afpacket" => Backend::AfPacket,
-                    "afpacket-pnet" => Backend::AfPacketPnet,
-                    other => {
-                        return Err(format!(
-                            "--backend takes afxdp, afpacket, afpacket-pnet or tap, not {other:?}"
-                        ))
-                    }
-                }
-            }
-            "--mac" => config.mac = Some(parse_mac(value(flag, &mut it)?)?),
-            "--ip" => config.ipv4.push(parse_v4(value(flag, &mut it)?)?),
-            "--ip6" => config.ipv6.push(parse_v6(value(flag, &mut it)?)?),
-            "--gateway" => {
-                let text = value(flag, &mut it)?;
-                let gw: Ipv4Addr = text
-                    .parse()
-                    .map_err(|_| format!("--gateway takes an IPv4 address, not {text:?}"))?;
-                config.gateway4 = Some(gw);
-            }
             "--udp-echo" => config.udp_echo.push(port(flag, value(flag, &mut it)?)?),
             "--udp-discard" => config.udp_discard.push(port(flag, value(flag, &mut it)?)?),
             "--metrics" => {
@@ -86,7 +64,12 @@ pub fn parse(args: &[String]) -> Result<ServeArgs, String> {
             other => return Err(format!("unknown option {other:?} for serve")),
         }
     }
-    config.iface = iface.ok_or("serve needs --iface NAME")?;
+    config.iface = link.iface.ok_or("serve needs --iface NAME")?;
+    config.backend = link.backend;
+    config.mac = link.mac;
+    config.ipv4 = link.ipv4;
+    config.ipv6 = link.ipv6;
+    config.gateway4 = link.gateway4;
     Ok(ServeArgs { config, json })
 }
 
@@ -97,11 +80,7 @@ pub fn parse(args: &[String]) -> Result<ServeArgs, String> {
 ///
 /// The engine's message.
 pub fn run(args: &ServeArgs) -> Result<(), String> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .map_err(|e| format!("cannot catch signal {signal}: {e}"))?;
-    }
+    let stop = stop_flag()?;
     let live = std::io::stderr().is_terminal() && !args.json;
     let c = &args.config;
     eprintln!(

@@ -137,6 +137,54 @@ impl Drop for Netns {
     }
 }
 
+impl Netns {
+    /// Starts tshark capturing on `iface` into `path`, and waits (bounded)
+    /// until it captures; returns its index in `children`.
+    fn capture(&mut self, iface: &str, path: &std::path::Path) -> usize {
+        let tshark = self
+            .exec("tshark")
+            .args(["-i", iface, "-q", "-w"])
+            .arg(path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tshark");
+        let at = self.children.len();
+        self.children.push(tshark);
+        // Capturing once tshark says so on stderr (bounded).
+        let stderr = self.children[at].stderr.as_mut().expect("tshark stderr");
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut byte = [0u8; 1];
+        while !String::from_utf8_lossy(&seen).contains("Capturing on") {
+            assert!(Instant::now() < deadline, "tshark never started capturing");
+            match stderr.read(&mut byte) {
+                Ok(1) => seen.push(byte[0]),
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        // dumpcap says so a moment before the first frame is caught.
+        std::thread::sleep(Duration::from_secs(1));
+        at
+    }
+
+    /// Starts the kernel's UDP echo service on `addr` port 7 (Python).
+    fn udp_echo(&mut self, addr: &str) {
+        let script = format!(
+            "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+             s.bind(('{addr}',7))\nwhile True:\n d,a=s.recvfrom(65535)\n s.sendto(d,a)\n"
+        );
+        let echo = self
+            .exec("python3")
+            .args(["-c", &script])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the kernel's echo service");
+        self.children.push(echo);
+    }
+}
+
 /// Sends SIGINT to `child` and waits (bounded) for it to exit.
 fn interrupt(child: &mut Child, what: &str) -> std::process::ExitStatus {
     run(Command::new("kill").args(["-INT", &child.id().to_string()]));
@@ -352,35 +400,7 @@ fn kernel_against_strata(mut link: Link) {
     ns.ip(&["-6", "addr", "add", "fd77::1/64", "dev", kernel_if, "nodad"]);
     ns.ip(&["link", "set", kernel_if, "up"]);
 
-    let tshark = ns
-        .exec("tshark")
-        .args(["-i", kernel_if, "-q", "-w"])
-        .arg(&capture)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tshark");
-    let tshark_at = ns.children.len();
-    ns.children.push(tshark);
-    // Capturing once tshark says so on stderr (bounded).
-    {
-        let stderr = ns.children[tshark_at]
-            .stderr
-            .as_mut()
-            .expect("tshark stderr");
-        let mut seen = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let mut byte = [0u8; 1];
-        while !String::from_utf8_lossy(&seen).contains("Capturing on") {
-            assert!(Instant::now() < deadline, "tshark never started capturing");
-            match stderr.read(&mut byte) {
-                Ok(1) => seen.push(byte[0]),
-                _ => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    }
-    // dumpcap says so a moment before the first frame is caught.
-    std::thread::sleep(Duration::from_secs(1));
+    let tshark_at = ns.capture(kernel_if, &capture);
 
     // Ping, both families: every request answered.
     for (target, family) in [("10.77.0.2", "-4"), ("fd77::2", "-6")] {
@@ -635,41 +655,8 @@ fn strata_gen_against_the_kernel_over_tap() {
     ]));
     ns.ip(&["addr", "add", "10.77.0.1/24", "dev", "sgen0"]);
     ns.ip(&["link", "set", "sgen0", "up"]);
-    let echo = ns
-        .exec("python3")
-        .args([
-            "-c",
-            "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
-             s.bind(('10.77.0.1',7))\nwhile True:\n d,a=s.recvfrom(65535)\n s.sendto(d,a)\n",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the kernel's echo service");
-    ns.children.push(echo);
-    let tshark = ns
-        .exec("tshark")
-        .args(["-i", "sgen0", "-q", "-w"])
-        .arg(&capture)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tshark");
-    ns.children.push(tshark);
-    {
-        let stderr = ns.children[1].stderr.as_mut().expect("tshark stderr");
-        let mut seen = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let mut byte = [0u8; 1];
-        while !String::from_utf8_lossy(&seen).contains("Capturing on") {
-            assert!(Instant::now() < deadline, "tshark never started capturing");
-            match stderr.read(&mut byte) {
-                Ok(1) => seen.push(byte[0]),
-                _ => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    }
-    std::thread::sleep(Duration::from_secs(1));
+    ns.udp_echo("10.77.0.1");
+    let tshark_at = ns.capture("sgen0", &capture);
     let report = gen(
         &ns,
         &[
@@ -691,7 +678,7 @@ fn strata_gen_against_the_kernel_over_tap() {
             "3",
         ],
     );
-    let mut tshark = ns.children.remove(1);
+    let mut tshark = ns.children.remove(tshark_at);
     interrupt(&mut tshark, "tshark");
     assert_clean_run(&report, 1000, 2000.0);
     // Strata asked for the kernel's MAC itself.
@@ -759,18 +746,7 @@ fn strata_fwd_joins_two_kernels_and_carries_strata_gen() {
         .spawn()
         .expect("start strata fwd");
     f.children.push(fwd);
-    let echo = b
-        .exec("python3")
-        .args([
-            "-c",
-            "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
-             s.bind(('10.80.0.2',7))\nwhile True:\n d,a=s.recvfrom(65535)\n s.sendto(d,a)\n",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the kernel's echo service");
-    b.children.push(echo);
+    b.udp_echo("10.80.0.2");
     // Bounded: the forwarder opens its ports within moments.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -1,0 +1,100 @@
+//! What `serve`, `gen` and `fwd` share: the flags that put Strata on a link
+//! (`--iface`, `--backend`, `--mac`, `--ip`, `--ip6`, `--gateway`), and the
+//! stop on Ctrl-C (SIGINT) or SIGTERM.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use strata_engine::l2::EthernetAddress;
+use strata_engine::serve::Backend;
+
+use crate::replay::{parse_mac, parse_v4, parse_v6, value};
+
+/// `--backend NAME`.
+pub fn parse_backend(text: &str) -> Result<Backend, String> {
+    match text {
+        "tap" => Ok(Backend::Tap),
+        "afxdp" => Ok(Backend::AfXdp),
+        "afpacket" => Ok(Backend::AfPacket),
+        "afpacket-pnet" => Ok(Backend::AfPacketPnet),
+        other => Err(format!(
+            "--backend takes afxdp, afpacket, afpacket-pnet or tap, not {other:?}"
+        )),
+    }
+}
+
+/// A flag set by SIGINT or SIGTERM.
+///
+/// # Errors
+///
+/// The signal handlers could not be installed.
+pub fn stop_flag() -> Result<Arc<AtomicBool>, String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| format!("cannot catch signal {signal}: {e}"))?;
+    }
+    Ok(stop)
+}
+
+/// The link flags, as parsed.
+#[derive(Debug)]
+pub struct LinkFlags {
+    /// `--iface`.
+    pub iface: Option<String>,
+    /// `--backend` (default `tap`).
+    pub backend: Backend,
+    /// `--mac`.
+    pub mac: Option<EthernetAddress>,
+    /// `--ip`, repeatable.
+    pub ipv4: Vec<(Ipv4Addr, u8)>,
+    /// `--ip6`, repeatable.
+    pub ipv6: Vec<(Ipv6Addr, u8)>,
+    /// `--gateway`.
+    pub gateway4: Option<Ipv4Addr>,
+}
+
+impl Default for LinkFlags {
+    fn default() -> Self {
+        LinkFlags {
+            iface: None,
+            backend: Backend::Tap,
+            mac: None,
+            ipv4: Vec::new(),
+            ipv6: Vec::new(),
+            gateway4: None,
+        }
+    }
+}
+
+impl LinkFlags {
+    /// Takes `flag` (and its value from `it`) if it is a link flag;
+    /// `Ok(false)` when it is not one.
+    ///
+    /// # Errors
+    ///
+    /// The message of a missing or bad value.
+    pub fn take<'a>(
+        &mut self,
+        flag: &str,
+        it: &mut impl Iterator<Item = &'a String>,
+    ) -> Result<bool, String> {
+        match flag {
+            "--iface" => self.iface = Some(value(flag, it)?.clone()),
+            "--backend" => self.backend = parse_backend(value(flag, it)?)?,
+            "--mac" => self.mac = Some(parse_mac(value(flag, it)?)?),
+            "--ip" => self.ipv4.push(parse_v4(value(flag, it)?)?),
+            "--ip6" => self.ipv6.push(parse_v6(value(flag, it)?)?),
+            "--gateway" => {
+                let text = value(flag, it)?;
+                let gw: Ipv4Addr = text
+                    .parse()
+                    .map_err(|_| format!("--gateway takes an IPv4 address, not {text:?}"))?;
+                self.gateway4 = Some(gw);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
