@@ -128,6 +128,70 @@ fn bad_input_is_a_clear_error() {
             &["serve", "--iface", "x", "--metrics", "192.0.2.1:9100"][..],
             "loopback only",
         ),
+        // No such interface, on each backend: named, with what to check
+        // (nothing is opened: the name does not exist, or is not valid).
+        (
+            &[
+                "serve",
+                "--iface",
+                "nosuchif0",
+                "--backend",
+                "afpacket",
+                "--duration",
+                "1",
+            ][..],
+            "AF_PACKET on \"nosuchif0\"",
+        ),
+        (
+            &[
+                "serve",
+                "--iface",
+                "nosuchif0",
+                "--backend",
+                "afpacket-pnet",
+                "--duration",
+                "1",
+            ][..],
+            "no interface \"nosuchif0\" here",
+        ),
+        (
+            &[
+                "serve",
+                "--iface",
+                "a-name-far-too-long",
+                "--backend",
+                "tap",
+                "--duration",
+                "1",
+            ][..],
+            "1 to 15 bytes",
+        ),
+        (
+            &[
+                "gen",
+                "--iface",
+                "nosuchif0",
+                "--backend",
+                "afpacket",
+                "--ip",
+                "10.0.0.1/24",
+                "--dst",
+                "10.0.0.2:7",
+            ][..],
+            "AF_PACKET on \"nosuchif0\"",
+        ),
+        (
+            &[
+                "fwd",
+                "--iface",
+                "nosuchif0",
+                "--iface",
+                "nosuchif1",
+                "--duration",
+                "1",
+            ][..],
+            "AF_PACKET on \"nosuchif0\"",
+        ),
     ] {
         let (code, _, err) = strata(args);
         assert_eq!(code, 1, "{args:?}: {err}");

@@ -49,13 +49,21 @@ impl Default for TapConfig {
 /// Why a TAP device could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum TapError {
-    /// `/dev/net/tun` refused (no `CAP_NET_ADMIN`: run as root or grant it).
-    #[error("cannot open TAP interface {name:?}: {source} (needs CAP_NET_ADMIN and /dev/net/tun)")]
+    /// `/dev/net/tun` or the interface was refused.
+    #[error("cannot open TAP interface {name:?}: {source}")]
     Open {
         /// The interface asked for.
         name: String,
         /// The kernel's answer.
         source: io::Error,
+    },
+    /// Not permitted: no `CAP_NET_ADMIN`.
+    #[error(
+        "cannot open TAP interface {name:?}: not permitted (run as root, or grant CAP_NET_ADMIN)"
+    )]
+    Permission {
+        /// The interface asked for.
+        name: String,
     },
     /// The interface could not be brought up.
     #[error("cannot bring TAP interface {name:?} up: {source}")]
@@ -110,9 +118,17 @@ impl TapDevice {
                 need,
             });
         }
-        let (file, name) = sys::tap::open(&config.name).map_err(|source| TapError::Open {
-            name: config.name.clone(),
-            source,
+        let (file, name) = sys::tap::open(&config.name).map_err(|source| {
+            if source.kind() == io::ErrorKind::PermissionDenied {
+                TapError::Permission {
+                    name: config.name.clone(),
+                }
+            } else {
+                TapError::Open {
+                    name: config.name.clone(),
+                    source,
+                }
+            }
         })?;
         if config.set_up {
             sys::tap::set_up(&name).map_err(|source| TapError::Up {
