@@ -337,6 +337,8 @@ struct GenApp {
     seen: Vec<u64>,
     latency: Histogram<u64>,
     bufs: Vec<strata_pools::NetBuf>,
+    /// The echoes of a round: (sequence, send time), `None` for a foreign one.
+    stamps: Vec<Option<(u64, u64)>>,
     done: bool,
 }
 
@@ -370,6 +372,7 @@ impl GenApp {
             latency: Histogram::new_with_bounds(1, 60_000_000_000, 3)
                 .expect("valid constant histogram bounds"),
             bufs: Vec::with_capacity(64),
+            stamps: Vec::with_capacity(64),
             done: false,
         }
     }
@@ -423,7 +426,9 @@ impl GenApp {
                 (u64::from_be_bytes(seq), u64::from_be_bytes(ns))
             })
         };
-        let mut stamps: Vec<Option<(u64, u64)>> = Vec::new();
+        // Reused round after round (no allocation per poll).
+        let mut stamps = std::mem::take(&mut self.stamps);
+        stamps.clear();
         if self.icmp {
             if let Some(stack) = ctx.stack(0) {
                 while let Some(reply) = stack.poll_ping_reply() {
@@ -443,7 +448,7 @@ impl GenApp {
             );
         }
         let n = stamps.len();
-        for stamp in stamps {
+        for stamp in stamps.drain(..) {
             let Some((seq, sent_ns)) = stamp else {
                 // Relaxed: counters, read after the worker is joined.
                 self.shared.foreign.fetch_add(1, Ordering::Relaxed);
@@ -479,6 +484,7 @@ impl GenApp {
             let _ = self.latency.record(now_ns.saturating_sub(sent_ns).max(1));
             self.shared.received.fetch_add(1, Ordering::Relaxed);
         }
+        self.stamps = stamps;
         n
     }
 }

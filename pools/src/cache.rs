@@ -271,9 +271,18 @@ impl PoolCache {
     /// Frees every buffer in `bufs` (leaving it empty, capacity kept).
     #[inline]
     pub fn free_all(&mut self, bufs: &mut Vec<NetBuf>) {
+        let n = bufs.len();
+        self.free_front(bufs, n);
+    }
+
+    /// Frees the first `n` buffers of `bufs` (all of them if it holds
+    /// fewer) into this cache, as [`PoolCache::free_all`] does, keeping the
+    /// rest in order: what a device does with the frames it sent.
+    pub fn free_front(&mut self, bufs: &mut Vec<NetBuf>, n: usize) {
+        let n = n.min(bufs.len());
         let ours: NonNull<Inner> = NonNull::from(self.pool.inner());
-        self.frames.reserve(bufs.len());
-        for buf in bufs.drain(..) {
+        self.frames.reserve(n);
+        for buf in bufs.drain(..n) {
             // Fast path: a single-fragment, unshared buffer of this pool.
             let buf = match buf.try_into_sole_frame(ours) {
                 Ok(frame) => {

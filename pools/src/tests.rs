@@ -430,3 +430,22 @@ fn alloc_filled_writes_fresh_buffers_and_stops_when_the_frames_run_out() {
         "every frame home, none lost to the stop"
     );
 }
+
+#[test]
+fn free_front_frees_the_first_buffers_and_keeps_the_rest_in_order() {
+    let pool = pool(64);
+    let mut cache = pool.cache().unwrap();
+    let mut bufs = Vec::new();
+    for i in 0..5u8 {
+        let mut buf = cache.alloc().unwrap();
+        buf.put(&[i]).unwrap();
+        bufs.push(buf);
+    }
+    cache.free_front(&mut bufs, 3);
+    let left: Vec<u8> = bufs.iter().map(|b| b.data()[0]).collect();
+    assert_eq!(left, [3, 4]);
+    cache.free_front(&mut bufs, 10);
+    assert!(bufs.is_empty());
+    cache.flush();
+    assert_eq!(pool.stats().free, 64);
+}

@@ -307,8 +307,7 @@ impl Device for AfPacketDevice {
             }
             taken += 1;
         }
-        let mut done: Vec<NetBuf> = bufs.drain(..taken).collect();
-        self.cache.free_all(&mut done);
+        self.cache.free_front(bufs, taken);
         taken
     }
 

@@ -218,8 +218,7 @@ impl Device for TapDevice {
             }
             sent += 1;
         }
-        let mut done: Vec<NetBuf> = bufs.drain(..sent).collect();
-        self.cache.free_all(&mut done);
+        self.cache.free_front(bufs, sent);
         sent
     }
 
