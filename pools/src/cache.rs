@@ -282,6 +282,20 @@ impl PoolCache {
         let n = n.min(bufs.len());
         let ours: NonNull<Inner> = NonNull::from(self.pool.inner());
         self.frames.reserve(n);
+        let tag = self.tag;
+        if bufs[..n].iter().all(|b| b.is_sole_frame_of(ours)) {
+            // The usual case, in two tight passes: every frame goes back to
+            // the cache, then the handles go without running `Drop` (each is
+            // one unshared fragment, so nothing else is held).
+            self.frames
+                .extend(bufs[..n].iter().map(|b| tag | u64::from(b.frame_index())));
+            bufs.drain(..n).for_each(std::mem::forget);
+            if self.frames.len() > self.flush {
+                self.spill();
+            }
+            self.publish_len();
+            return;
+        }
         for buf in bufs.drain(..n) {
             // Fast path: a single-fragment, unshared buffer of this pool.
             let buf = match buf.try_into_sole_frame(ours) {

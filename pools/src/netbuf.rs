@@ -409,11 +409,18 @@ impl NetBuf {
         Ok(&self.data()[..n])
     }
 
+    /// Whether this is a single unshared fragment of pool `pool` (what
+    /// [`NetBuf::try_into_sole_frame`] takes), without consuming it.
+    #[inline(always)]
+    pub(crate) fn is_sole_frame_of(&self, pool: NonNull<Inner>) -> bool {
+        self.pool == pool && self.next.is_none() && self.is_unique()
+    }
+
     /// If this is a single unshared fragment of pool `pool`, consumes it and
     /// returns its frame (now free, count 1); otherwise hands it back.
     #[inline(always)]
     pub(crate) fn try_into_sole_frame(self, pool: NonNull<Inner>) -> Result<u32, NetBuf> {
-        if self.pool == pool && self.next.is_none() && self.is_unique() {
+        if self.is_sole_frame_of(pool) {
             let this = std::mem::ManuallyDrop::new(self);
             return Ok(this.frame);
         }

@@ -449,3 +449,26 @@ fn free_front_frees_the_first_buffers_and_keeps_the_rest_in_order() {
     cache.flush();
     assert_eq!(pool.stats().free, 64);
 }
+
+#[test]
+fn free_front_takes_the_slow_way_for_shared_and_chained_buffers() {
+    let pool = pool(64);
+    let mut cache = pool.cache().unwrap();
+    let mut bufs = Vec::new();
+    for i in 0..4u8 {
+        let mut buf = cache.alloc().unwrap();
+        buf.put(&[i]).unwrap();
+        bufs.push(buf);
+    }
+    // One shared with a clone kept here, one a chain of two frames.
+    let kept = bufs[1].clone();
+    let tail = cache.alloc().unwrap();
+    bufs[2].append(tail);
+    cache.free_front(&mut bufs, 4);
+    assert!(bufs.is_empty());
+    assert_eq!(kept.data(), [1], "the clone still reads its frame");
+    cache.flush();
+    assert_eq!(pool.stats().free, 63, "all but the clone's frame are home");
+    drop(kept);
+    assert_eq!(pool.stats().free, 64);
+}
