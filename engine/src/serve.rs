@@ -4,9 +4,11 @@
 //! the statistics are served on loopback, and a stop (Ctrl-C, or the end of a
 //! set duration) shuts every worker down with every buffer back in the pool.
 //!
-//! Backends: `tap` (a TAP interface, the kernel on its other side) and
-//! `afpacket` (any interface, through a TPACKET_V3 ring). AF_XDP is refused
-//! with a clear message until it lands.
+//! Backends: `tap` (a TAP interface, the kernel on its other side),
+//! `afpacket` (any interface, through a TPACKET_V3 ring), `afpacket-pnet`
+//! (through pnet's datalink channel) and `afxdp` (an AF_XDP socket whose
+//! UMEM is the pool, in native or generic XDP mode, zero-copy where the
+//! driver can and copy mode otherwise).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,8 +19,8 @@ use strata_l2::EthernetAddress;
 use strata_pools::{Pool, PoolConfig};
 
 use crate::dev::{
-    AfPacketConfig, AfPacketDevice, AfPacketError, Device, PnetDevice, TapConfig, TapDevice,
-    TapError,
+    AfPacketConfig, AfPacketDevice, AfPacketError, AfXdpConfig, AfXdpDevice, AfXdpError, Device,
+    PnetDevice, TapConfig, TapDevice, TapError, XdpBind, XdpMode,
 };
 use crate::stack::{Datagram, SocketError, Stack, StackConfig};
 use crate::stats::{Exporter, StatsReader, StatsSnapshot};
@@ -29,8 +31,8 @@ use crate::worker::{AppContext, Pinning, WorkerConfig, WorkerError, WorkerJob, W
 pub enum Backend {
     /// A TAP interface.
     Tap,
-    /// AF_XDP on a real interface (not yet available).
-    AfXdp,
+    /// AF_XDP on any interface (queue 0).
+    AfXdp(XdpOptions),
     /// AF_PACKET (TPACKET_V3) on any interface.
     AfPacket,
     /// AF_PACKET through pnet's datalink channel.
@@ -42,9 +44,27 @@ impl Backend {
     pub fn name(self) -> &'static str {
         match self {
             Backend::Tap => "tap",
-            Backend::AfXdp => "afxdp",
+            Backend::AfXdp(_) => "afxdp",
             Backend::AfPacket => "afpacket",
             Backend::AfPacketPnet => "afpacket-pnet",
+        }
+    }
+}
+
+/// How an AF_XDP backend attaches and binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XdpOptions {
+    /// Native (driver) or generic (skb) XDP.
+    pub mode: XdpMode,
+    /// Copy or zero-copy (`Auto`: zero-copy where the driver can).
+    pub bind: XdpBind,
+}
+
+impl Default for XdpOptions {
+    fn default() -> Self {
+        XdpOptions {
+            mode: XdpMode::Native,
+            bind: XdpBind::Auto,
         }
     }
 }
@@ -98,15 +118,15 @@ impl Default for ServeConfig {
 /// Why serving failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The backend is not available yet.
-    #[error("backend {0} is not available yet (use --backend tap)")]
-    Backend(&'static str),
     /// The TAP interface could not be opened.
     #[error(transparent)]
     Tap(#[from] TapError),
     /// The AF_PACKET socket could not be opened.
     #[error(transparent)]
     AfPacket(#[from] AfPacketError),
+    /// The AF_XDP port could not be opened.
+    #[error(transparent)]
+    AfXdp(#[from] AfXdpError),
     /// The pool could not be made.
     #[error("pool: {0}")]
     Pool(String),
@@ -154,6 +174,9 @@ pub struct ServeReport {
     pub buffers_home: bool,
     /// The device's name as the kernel knows it.
     pub iface: String,
+    /// What carried it, as the device names itself (`tap`, `afpacket`,
+    /// `afxdp-native-copy`, …): the mode it really got.
+    pub device: &'static str,
 }
 
 /// Live figures, once a second.
@@ -168,11 +191,12 @@ pub struct ServeProgress {
 /// Opens `iface` on `backend` with buffers from `cache` (`mac`: Strata's
 /// address on the link; `None`, for `tap` a fixed local one, otherwise the
 /// interface's own; `promiscuous`: receive frames for every MAC, as a
-/// forwarder must).
+/// forwarder must — AF_XDP's program sees every frame the interface
+/// receives, so it takes no flag).
 ///
 /// # Errors
 ///
-/// [`ServeError`]: AF_XDP (not yet), or the device's refusal.
+/// [`ServeError`]: the device's refusal.
 pub fn open_device(
     iface: &str,
     backend: Backend,
@@ -202,7 +226,22 @@ pub fn open_device(
             PnetDevice::open(iface, mac, promiscuous, 1500, cache)
                 .map_err(|e| ServeError::Config(e.to_string()))?,
         ),
-        Backend::AfXdp => return Err(ServeError::Backend(backend.name())),
+        Backend::AfXdp(xdp) => {
+            let mut devices = AfXdpDevice::open_port(
+                &AfXdpConfig {
+                    iface: iface.to_owned(),
+                    mac,
+                    mode: xdp.mode,
+                    bind: xdp.bind,
+                    ..AfXdpConfig::default()
+                },
+                vec![cache],
+            )?;
+            match devices.pop() {
+                Some(device) => Box::new(device),
+                None => return Err(ServeError::Config("AF_XDP opened no queue".to_owned())),
+            }
+        }
     })
 }
 
@@ -218,9 +257,6 @@ pub fn serve(
     stop: &AtomicBool,
     mut progress: impl FnMut(&ServeProgress),
 ) -> Result<ServeReport, ServeError> {
-    if config.backend == Backend::AfXdp {
-        return Err(ServeError::Backend(config.backend.name()));
-    }
     if let Some(addr) = config.metrics {
         if !addr.ip().is_loopback() {
             return Err(ServeError::Metrics {
@@ -238,6 +274,7 @@ pub fn serve(
     let device = open_device(&config.iface, config.backend, config.mac, false, cache)?;
     let iface = device.info().name.clone();
     let mac = device.info().mac;
+    let kind = device.info().kind;
     let reader = StatsReader::new();
     let worker_config = WorkerConfig {
         pinning: Pinning::Off,
@@ -354,5 +391,6 @@ pub fn serve(
         buffers_home: pool.stats().free == pool.capacity(),
         iface,
         mac,
+        device: kind,
     })
 }

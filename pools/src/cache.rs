@@ -320,6 +320,58 @@ impl PoolCache {
         self.publish_len();
     }
 
+    /// Wraps a raw frame of this pool into which a device (the kernel,
+    /// through an AF_XDP ring) wrote `len` bytes at byte `offset` of the
+    /// frame: a buffer holding those bytes, with no copy. The frame comes
+    /// back as it was when it is of another pool or the bytes would not lie
+    /// inside it.
+    ///
+    /// # Errors
+    /// The raw frame, untouched, as said.
+    #[inline]
+    pub fn raw_into_buf(
+        &self,
+        raw: RawFrame,
+        offset: usize,
+        len: usize,
+    ) -> Result<NetBuf, RawFrame> {
+        let inner = self.inner();
+        let fits = offset
+            .checked_add(len)
+            .is_some_and(|end| end <= inner.frame_size);
+        if raw.tagged >> 32 != self.tag >> 32 || !fits {
+            return Err(raw);
+        }
+        // The raw frame's single owner becomes the buffer (count 1 already);
+        // `frame_size` fits in 16 bits (see `PoolConfig::validate`).
+        Ok(NetBuf::from_frame_filled(
+            NonNull::from(inner),
+            raw.index(),
+            offset as u16,
+            len as u16,
+        ))
+    }
+
+    /// Unwraps a buffer that is one unshared fragment of this pool into its
+    /// raw frame and where its bytes lie in it (`offset`, `len`): what a
+    /// device hands to the kernel to transmit with no copy. Any other buffer
+    /// (shared, chained, of another pool) comes back untouched.
+    ///
+    /// # Errors
+    /// The buffer, as said.
+    #[inline]
+    pub fn buf_into_raw(&self, buf: NetBuf) -> Result<(RawFrame, usize, usize), NetBuf> {
+        let (offset, len) = (buf.headroom(), buf.len());
+        let frame = buf.try_into_sole_frame(NonNull::from(self.inner()))?;
+        Ok((
+            RawFrame {
+                tagged: self.tag | u64::from(frame),
+            },
+            offset,
+            len,
+        ))
+    }
+
     /// Takes exactly `n` raw frames (no `NetBuf` around them) onto `out`,
     /// or none: the layer DPDK's `rte_mempool_get_bulk` works at, for
     /// devices that hand frames to the kernel.

@@ -88,6 +88,24 @@ impl NetBuf {
         }
     }
 
+    /// A handle on a frame holding `len` bytes at `offset` (the caller
+    /// checked `offset + len <= frame_size` and owns the frame, count 1).
+    #[inline(always)]
+    pub(crate) fn from_frame_filled(
+        pool: NonNull<Inner>,
+        frame: u32,
+        offset: u16,
+        len: u16,
+    ) -> Self {
+        Self {
+            pool,
+            frame,
+            offset,
+            len,
+            next: None,
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn pool_ptr(&self) -> NonNull<Inner> {
         self.pool

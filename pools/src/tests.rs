@@ -472,3 +472,37 @@ fn free_front_takes_the_slow_way_for_shared_and_chained_buffers() {
     drop(kept);
     assert_eq!(pool.stats().free, 64);
 }
+
+#[test]
+fn raw_frames_become_buffers_and_back_without_a_copy() {
+    let other = pool(8);
+    let pool = pool(8);
+    let mut cache = pool.cache().unwrap();
+    let mut raw = Vec::new();
+    cache.alloc_raw_bulk(1, &mut raw).unwrap();
+    let frame = raw.pop().unwrap();
+    let index = frame.index();
+    // Too long for the frame: refused, the frame handed back.
+    let frame = cache
+        .raw_into_buf(frame, 256, pool.frame_size())
+        .unwrap_err();
+    let mut buf = cache.raw_into_buf(frame, 256, 4).unwrap();
+    assert_eq!(
+        (buf.frame_index(), buf.headroom(), buf.len()),
+        (index, 256, 4)
+    );
+    buf.data_mut().unwrap().copy_from_slice(b"xdp!");
+    // A shared buffer cannot be handed over; the sole one can.
+    let clone = buf.clone();
+    let buf = cache.buf_into_raw(buf).unwrap_err();
+    drop(clone);
+    let (frame, offset, len) = cache.buf_into_raw(buf).unwrap();
+    assert_eq!((frame.index(), offset, len), (index, 256, 4));
+    // A frame of another pool is refused both ways.
+    let other_cache = other.cache().unwrap();
+    let frame = other_cache.raw_into_buf(frame, 0, 1).unwrap_err();
+    let mut back = vec![frame];
+    cache.free_raw(&mut back);
+    cache.flush();
+    assert_eq!(pool.stats().free, 8);
+}

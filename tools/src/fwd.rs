@@ -8,7 +8,7 @@ use strata_engine::fwd::{forward, FwdConfig, FwdMode, FwdPort, FwdReport, FwdRou
 use strata_engine::l2::EthernetAddress;
 use strata_engine::serve::Backend;
 
-use crate::link_flags::{parse_backend, stop_flag};
+use crate::link_flags::{parse_backend, stop_flag, XdpFlags};
 use crate::replay::{parse_mac, value};
 
 /// Parsed `strata fwd` arguments.
@@ -50,8 +50,12 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
     let mut duration = None;
     let mut json = false;
     let mut routes = Vec::new();
+    let mut xdp = XdpFlags::default();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
+        if xdp.take(flag, &mut it)? {
+            continue;
+        }
         match flag.as_str() {
             "--iface" => ifaces.push(value(flag, &mut it)?.clone()),
             "--peer-mac" => peers.push(parse_mac(value(flag, &mut it)?)?),
@@ -93,6 +97,7 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
             other => return Err(format!("unknown option {other:?} for fwd")),
         }
     }
+    let backend = xdp.apply(backend)?;
     let wanted = if mode == FwdMode::RxOnly { 1 } else { 2 };
     if ifaces.len() != wanted {
         return Err(if wanted == 1 {

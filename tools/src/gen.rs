@@ -124,8 +124,8 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
             other => return Err(format!("unknown option {other:?} for gen")),
         }
     }
+    config.backend = link.backend()?;
     config.iface = link.iface.ok_or("gen needs --iface NAME")?;
-    config.backend = link.backend;
     config.mac = link.mac;
     config.ipv4 = link.ipv4;
     config.ipv6 = link.ipv6;

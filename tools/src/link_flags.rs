@@ -6,8 +6,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use strata_engine::dev::{XdpBind, XdpMode};
 use strata_engine::l2::EthernetAddress;
-use strata_engine::serve::Backend;
+use strata_engine::serve::{Backend, XdpOptions};
 
 use crate::replay::{parse_mac, parse_v4, parse_v6, value};
 
@@ -15,12 +16,76 @@ use crate::replay::{parse_mac, parse_v4, parse_v6, value};
 pub fn parse_backend(text: &str) -> Result<Backend, String> {
     match text {
         "tap" => Ok(Backend::Tap),
-        "afxdp" => Ok(Backend::AfXdp),
+        "afxdp" => Ok(Backend::AfXdp(XdpOptions::default())),
         "afpacket" => Ok(Backend::AfPacket),
         "afpacket-pnet" => Ok(Backend::AfPacketPnet),
         other => Err(format!(
             "--backend takes afxdp, afpacket, afpacket-pnet or tap, not {other:?}"
         )),
+    }
+}
+
+/// `--xdp-mode` and `--xdp-bind`, for the `afxdp` backend.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct XdpFlags {
+    options: XdpOptions,
+    given: bool,
+}
+
+impl XdpFlags {
+    /// Takes `flag` (and its value) if it is an XDP flag; `Ok(false)` when
+    /// it is not one.
+    ///
+    /// # Errors
+    ///
+    /// The message of a missing or bad value.
+    pub fn take<'a>(
+        &mut self,
+        flag: &str,
+        it: &mut impl Iterator<Item = &'a String>,
+    ) -> Result<bool, String> {
+        match flag {
+            "--xdp-mode" => {
+                self.options.mode = match value(flag, it)?.as_str() {
+                    "native" => XdpMode::Native,
+                    "generic" => XdpMode::Generic,
+                    other => {
+                        return Err(format!("--xdp-mode takes native or generic, not {other:?}"))
+                    }
+                }
+            }
+            "--xdp-bind" => {
+                self.options.bind = match value(flag, it)?.as_str() {
+                    "auto" => XdpBind::Auto,
+                    "copy" => XdpBind::Copy,
+                    "zero-copy" => XdpBind::ZeroCopy,
+                    other => {
+                        return Err(format!(
+                            "--xdp-bind takes auto, copy or zero-copy, not {other:?}"
+                        ))
+                    }
+                }
+            }
+            _ => return Ok(false),
+        }
+        self.given = true;
+        Ok(true)
+    }
+
+    /// `backend` with these options applied.
+    ///
+    /// # Errors
+    ///
+    /// XDP flags given for another backend.
+    pub fn apply(self, backend: Backend) -> Result<Backend, String> {
+        match backend {
+            Backend::AfXdp(_) => Ok(Backend::AfXdp(self.options)),
+            other if self.given => Err(format!(
+                "--xdp-mode and --xdp-bind are for --backend afxdp, not {}",
+                other.name()
+            )),
+            other => Ok(other),
+        }
     }
 }
 
@@ -53,6 +118,8 @@ pub struct LinkFlags {
     pub ipv6: Vec<(Ipv6Addr, u8)>,
     /// `--gateway`.
     pub gateway4: Option<Ipv4Addr>,
+    /// `--xdp-mode`, `--xdp-bind`.
+    pub xdp: XdpFlags,
 }
 
 impl Default for LinkFlags {
@@ -64,6 +131,7 @@ impl Default for LinkFlags {
             ipv4: Vec::new(),
             ipv6: Vec::new(),
             gateway4: None,
+            xdp: XdpFlags::default(),
         }
     }
 }
@@ -93,8 +161,17 @@ impl LinkFlags {
                     .map_err(|_| format!("--gateway takes an IPv4 address, not {text:?}"))?;
                 self.gateway4 = Some(gw);
             }
-            _ => return Ok(false),
+            _ => return self.xdp.take(flag, it),
         }
         Ok(true)
+    }
+
+    /// The backend, with the XDP flags applied.
+    ///
+    /// # Errors
+    ///
+    /// XDP flags given for another backend.
+    pub fn backend(&self) -> Result<Backend, String> {
+        self.xdp.apply(self.backend)
     }
 }

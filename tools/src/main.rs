@@ -36,20 +36,26 @@ commands:
   serve     an interface on a device backend: ARP, ND and ping answered, UDP
             echo and discard, metrics on loopback; Ctrl-C stops
             --iface NAME --backend tap|afpacket|afpacket-pnet|afxdp [--mac MAC]
+            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy]
             [--ip ADDR/PREFIX]... [--ip6 ADDR/PREFIX]... [--gateway ADDR]
             [--udp-echo PORT]... [--udp-discard PORT]... [--metrics ADDR:PORT]
             [--duration SECS] [--no-dad] [--json] [--config FILE]
             (afpacket: a TPACKET_V3 ring; afpacket-pnet: pnet's datalink channel;
-             afxdp is refused until it lands)
+             afxdp: an AF_XDP socket on queue 0, the pool as its UMEM, zero-copy
+             where the driver can (veth: copy); on veth in generic mode frames
+             reach XDP only with GRO on: ethtool -K IF gro on)
   gen       UDP to an echo service at a set rate; counts the echoes: lost,
             reordered, duplicated, round-trip latency percentiles
-            --iface NAME --backend tap|afpacket [--mac MAC] --ip ADDR/PREFIX
+            --iface NAME --backend tap|afpacket|afpacket-pnet|afxdp [--mac MAC]
+            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy] --ip ADDR/PREFIX
             [--ip6 ADDR/PREFIX] [--gateway ADDR] --dst ADDR:PORT [--dst-mac MAC]
             [--rate PPS | --bitrate BPS | --max-rate] [--size BYTES|imix] [--flows N]
             [--count N] [--duration SECS] [--linger SECS] [--icmp] [--json]
             [--config FILE]   (--icmp: echo requests to --dst ADDR instead of UDP)
   fwd       forward between two ports, as testpmd does
-            --iface A --iface B [--backend tap|afpacket] [--mode io|mac|macswap|l3]
+            --iface A --iface B [--backend tap|afpacket|afpacket-pnet|afxdp]
+            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy]
+            [--mode io|mac|macswap|l3]
             [--route PREFIX/LEN=PORT,MAC]...   (l3: IPv4 by static routes, TTL - 1)
             (--mode rxonly: one --iface, frames received and freed)
             [--peer-mac MAC --peer-mac MAC] [--burst N] [--duration SECS] [--json]

@@ -64,8 +64,8 @@ pub fn parse(args: &[String]) -> Result<ServeArgs, String> {
             other => return Err(format!("unknown option {other:?} for serve")),
         }
     }
+    config.backend = link.backend()?;
     config.iface = link.iface.ok_or("serve needs --iface NAME")?;
-    config.backend = link.backend;
     config.mac = link.mac;
     config.ipv4 = link.ipv4;
     config.ipv6 = link.ipv6;
@@ -137,6 +137,7 @@ fn json(report: &ServeReport) -> String {
             "serve".to_owned(),
             serde_json::json!({
                 "iface": report.iface,
+                "device": report.device,
                 "mac": report.mac.to_string(),
                 "seconds": report.elapsed.as_secs_f64(),
                 "udp_echoed": report.echoed,
@@ -153,8 +154,9 @@ fn summary(report: &ServeReport) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "serve: {} for {:.1} s; udp echoed {}, discarded {}; every buffer back: {}",
+        "serve: {} ({}) for {:.1} s; udp echoed {}, discarded {}; every buffer back: {}",
         report.iface,
+        report.device,
         report.elapsed.as_secs_f64(),
         report.echoed,
         report.discarded,

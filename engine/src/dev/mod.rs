@@ -18,7 +18,9 @@
 //! delay and a rate cap to any device. With `CAP_NET_ADMIN`: [`tap`], a TAP
 //! interface with the kernel on its other side; with `CAP_NET_RAW`:
 //! [`afpacket`], any interface through an AF_PACKET TPACKET_V3 ring, or
-//! [`pnet`], through pnet's datalink channel.
+//! [`pnet`], through pnet's datalink channel; with `CAP_BPF` and
+//! `CAP_NET_ADMIN` as well: [`afxdp`], an interface's queues through AF_XDP
+//! sockets whose UMEM is the pool.
 
 use std::os::fd::RawFd;
 
@@ -27,6 +29,7 @@ use strata_l3l4::ChecksumCaps;
 use strata_pools::NetBuf;
 
 pub mod afpacket;
+pub mod afxdp;
 pub mod generator;
 pub mod impair;
 pub mod null;
@@ -36,6 +39,7 @@ pub mod pnet;
 pub mod tap;
 
 pub use afpacket::{AfPacketConfig, AfPacketCounters, AfPacketDevice, AfPacketError};
+pub use afxdp::{AfXdpConfig, AfXdpCounters, AfXdpDevice, AfXdpError, XdpBind, XdpMode};
 pub use generator::{stamp_of, Generator, GeneratorConfig, GeneratorError};
 pub use impair::{ImpairConfig, ImpairCounters, ImpairError, ImpairStats, Impaired, Impairments};
 pub use null::{NullConfig, NullDevice, NullError};

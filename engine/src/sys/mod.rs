@@ -5,7 +5,12 @@
 //! - [`tap`]: create or attach to a TAP interface (`/dev/net/tun`,
 //!   `TUNSETIFF`) and bring an interface up (`SIOCGIFFLAGS`/`SIOCSIFFLAGS`);
 //! - [`packet`]: AF_PACKET sockets with a TPACKET_V3 receive ring, an
-//!   interface's index and Ethernet address.
+//!   interface's index and Ethernet address;
+//! - [`bpf`]: maps, XDP programs, bpf links and live-frame test runs
+//!   through `bpf(2)`;
+//! - [`xsk`]: AF_XDP sockets and their four rings.
 
+pub mod bpf;
 pub mod packet;
 pub mod tap;
+pub mod xsk;
