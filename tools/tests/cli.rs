@@ -103,6 +103,32 @@ fn bad_input_is_a_clear_error() {
             ][..],
             "--route takes PREFIX/LEN=PORT,MAC",
         ),
+        (
+            &[
+                "serve",
+                "--iface",
+                "nosuchif0",
+                "--backend",
+                "tap",
+                "--xdp-mode",
+                "generic",
+            ][..],
+            "--xdp-mode and --xdp-bind are for --backend afxdp",
+        ),
+        (
+            &[
+                "fwd",
+                "--iface",
+                "a",
+                "--iface",
+                "b",
+                "--backend",
+                "afxdp",
+                "--xdp-bind",
+                "some",
+            ][..],
+            "--xdp-bind takes auto, copy or zero-copy",
+        ),
         (&["top"][..], "top needs --url ADDR:PORT"),
         (&["top", "--url", "here"][..], "--url takes ADDR:PORT"),
         (
@@ -121,8 +147,8 @@ fn bad_input_is_a_clear_error() {
     // Refusals at run time: exit status 1 and the reason.
     for (args, needle) in [
         (
-            &["serve", "--iface", "x", "--backend", "afxdp"][..],
-            "backend afxdp is not available yet",
+            &["serve", "--iface", "nosuchif0", "--backend", "afxdp"][..],
+            "AF_XDP on \"nosuchif0\"",
         ),
         (
             &["serve", "--iface", "x", "--metrics", "192.0.2.1:9100"][..],
