@@ -1,8 +1,12 @@
 //! `strata serve` against the Linux kernel as a real peer, in network
 //! namespaces the test creates and removes (also when it fails): over a TAP
 //! interface (Strata and the kernel in one namespace, on the two sides of
-//! the TAP), and over AF_PACKET on a veth pair (each end in a namespace of
-//! its own; Strata with a MAC of its own, so the interface is promiscuous).
+//! the TAP), over AF_PACKET on a veth pair (each end in a namespace of its
+//! own; Strata with a MAC of its own, so the interface is promiscuous), and
+//! over AF_XDP on a veth pair in native and in generic XDP mode (Strata's
+//! program attached through a bpf link, gone when the test's processes
+//! end; the kernel computes its own UDP checksums there, since an XDP frame
+//! cannot say one was left to the device).
 //! The kernel pings Strata (IPv4 and IPv6), resolves it (ARP and neighbour
 //! discovery), and talks UDP echo to it with `socat` (over veth its UDP
 //! checksums are left to the device, and Strata's driver fills them in);
@@ -291,6 +295,8 @@ struct Link {
     /// The interface Strata serves on, and with which backend.
     strata_if: &'static str,
     backend: &'static str,
+    /// Flags after `--backend` (`--xdp-mode generic`).
+    extra: &'static [&'static str],
 }
 
 impl Link {
@@ -302,6 +308,7 @@ impl Link {
             kernel_if: "stap0",
             strata_if: "stap0",
             backend: "tap",
+            extra: &[],
         }
     }
 
@@ -335,7 +342,24 @@ impl Link {
             kernel_if: "svk0",
             strata_if: "svs0",
             backend,
+            extra: &[],
         }
+    }
+
+    /// A veth pair, Strata on AF_XDP in `mode` (`native`, `generic`). In
+    /// generic mode frames reach XDP on a veth only with GRO on.
+    fn veth_xdp(mode: &'static str, tag: &str) -> Link {
+        let mut link = Link::veth_on("afxdp", tag);
+        link.extra = if mode == "generic" {
+            &["--xdp-mode", "generic"]
+        } else {
+            &["--xdp-mode", "native"]
+        };
+        if mode == "generic" {
+            let ns = link.strata_ns();
+            run(ns.exec("ethtool").args(["-K", "svs0", "gro", "on"]));
+        }
+        link
     }
 
     fn strata_ns(&mut self) -> &mut Netns {
@@ -346,24 +370,19 @@ impl Link {
 /// The kernel pings, resolves and talks UDP echo to `strata serve` over
 /// `link`; everything Strata sent is judged by tshark.
 fn kernel_against_strata(mut link: Link) {
-    let capture = std::env::temp_dir().join(format!(
-        "strata-{}-{}.pcapng",
-        link.backend,
-        std::process::id()
-    ));
+    // Named after the kernel's namespace: unique per test and process.
+    let capture = std::env::temp_dir().join(format!("{}.pcapng", link.kernel.name));
     let _ = std::fs::remove_file(&capture);
-    let (kernel_if, strata_if, backend) = (link.kernel_if, link.strata_if, link.backend);
+    let (kernel_if, strata_if, backend, extra) =
+        (link.kernel_if, link.strata_if, link.backend, link.extra);
 
     // Strata, on its interface, with its own addresses.
     let serve = link
         .strata_ns()
         .exec(env!("CARGO_BIN_EXE_strata"))
+        .args(["serve", "--iface", strata_if, "--backend", backend])
+        .args(extra)
         .args([
-            "serve",
-            "--iface",
-            strata_if,
-            "--backend",
-            backend,
             "--mac",
             STRATA_MAC,
             "--ip",
@@ -390,10 +409,12 @@ fn kernel_against_strata(mut link: Link) {
     let strata_ns_name = link.strata_ns().name.clone();
     let ns = &mut link.kernel;
 
-    // The kernel's side. pnet cannot see that the kernel left a UDP
-    // checksum to the device (the TPACKET ring reports it): for that backend
-    // the kernel computes its checksums itself.
-    if backend == "afpacket-pnet" {
+    // The kernel's side. pnet and AF_XDP cannot see that the kernel left a
+    // UDP checksum to the device (the TPACKET ring reports it; neither a
+    // pnet channel nor an XDP frame does): for those backends the kernel
+    // computes its checksums itself, as anyone running AF_XDP over veth must
+    // ask it to.
+    if backend == "afpacket-pnet" || backend == "afxdp" {
         run(ns.exec("ethtool").args(["-K", kernel_if, "tx", "off"]));
     }
     ns.ip(&["addr", "add", "10.77.0.1/24", "dev", kernel_if]);
@@ -497,9 +518,18 @@ fn kernel_against_strata(mut link: Link) {
         "{stdout}"
     );
 
-    if backend.starts_with("afpacket") {
+    if backend != "tap" {
         // The kernel's UDP over veth leaves its checksum to the device.
         assert_eq!(stats["protocols"]["udp"]["drop"], 0, "{stdout}");
+    }
+    if backend == "afxdp" {
+        // The mode it got, said honestly: veth binds in copy mode only.
+        let mode = extra[1];
+        assert_eq!(
+            stats["serve"]["device"],
+            format!("afxdp-{mode}-copy"),
+            "{stdout}"
+        );
     }
     // Every frame Strata sent, judged by tshark.
     let (frames, protocols, complaints) = judge(&capture, STRATA_MAC);
@@ -540,6 +570,20 @@ fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_afpacket_pnet() {
     }
 }
 
+#[test]
+fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_afxdp_native() {
+    if can_run() {
+        kernel_against_strata(Link::veth_xdp("native", "xn"));
+    }
+}
+
+#[test]
+fn the_kernel_pings_resolves_and_talks_udp_to_strata_over_afxdp_generic() {
+    if can_run() {
+        kernel_against_strata(Link::veth_xdp("generic", "xg"));
+    }
+}
+
 /// Runs `strata gen` in `ns` and returns its JSON report.
 fn gen(ns: &Netns, args: &[&str]) -> serde_json::Value {
     let out = run(ns
@@ -574,19 +618,27 @@ fn assert_clean_run(report: &serde_json::Value, count: u64, rate: f64) {
 /// in its own namespace, over AF_PACKET.
 #[test]
 fn strata_gen_against_strata_serve_over_a_veth_pair() {
-    if !can_run() {
-        return;
+    if can_run() {
+        gen_against_serve(&["--backend", "afpacket"], "ga");
     }
-    let mut link = Link::veth();
+}
+
+/// The same over AF_XDP in native mode, at both ends.
+#[test]
+fn strata_gen_against_strata_serve_over_afxdp() {
+    if can_run() {
+        gen_against_serve(&["--backend", "afxdp", "--xdp-mode", "native"], "gx");
+    }
+}
+
+fn gen_against_serve(backend: &[&str], tag: &str) {
+    let mut link = Link::veth_on("unused", tag);
     let serve = link
         .strata_ns()
         .exec(env!("CARGO_BIN_EXE_strata"))
+        .args(["serve", "--iface", "svs0"])
+        .args(backend)
         .args([
-            "serve",
-            "--iface",
-            "svs0",
-            "--backend",
-            "afpacket",
             "--ip",
             "10.77.0.2/24",
             "--udp-echo",
@@ -600,29 +652,25 @@ fn strata_gen_against_strata_serve_over_a_veth_pair() {
         .expect("start strata serve");
     link.strata_ns().children.push(serve);
     link.kernel.ip(&["link", "set", "svk0", "up"]);
-    let report = gen(
-        &link.kernel,
-        &[
-            "--iface",
-            "svk0",
-            "--backend",
-            "afpacket",
-            "--ip",
-            "10.77.0.1/24",
-            "--dst",
-            "10.77.0.2:7",
-            "--size",
-            "imix",
-            "--rate",
-            "10000",
-            "--count",
-            "3000",
-            "--flows",
-            "4",
-            "--linger",
-            "3",
-        ],
-    );
+    let mut args = vec!["--iface", "svk0"];
+    args.extend(backend);
+    args.extend([
+        "--ip",
+        "10.77.0.1/24",
+        "--dst",
+        "10.77.0.2:7",
+        "--size",
+        "imix",
+        "--rate",
+        "10000",
+        "--count",
+        "3000",
+        "--flows",
+        "4",
+        "--linger",
+        "3",
+    ]);
+    let report = gen(&link.kernel, &args);
     assert_clean_run(&report, 3000, 10_000.0);
     // The IMIX: 7 × 64, 4 × 576 and 1 × 1518-byte frames, about 350 bytes on
     // average (64-byte payloads alone would be about 110).
@@ -706,12 +754,24 @@ fn strata_gen_against_the_kernel_over_tap() {
 /// and `strata gen` sends through it to the far kernel's echo service.
 #[test]
 fn strata_fwd_joins_two_kernels_and_carries_strata_gen() {
-    if !can_run() {
-        return;
+    if can_run() {
+        fwd_joins_two_kernels(&["--backend", "afpacket"], "f");
     }
-    let a = Netns::new("fa");
-    let mut f = Netns::new("ff");
-    let mut b = Netns::new("fb");
+}
+
+/// The same with the forwarder on AF_XDP (native): frames received into
+/// the pool on one port leave from the same pool frames on the other.
+#[test]
+fn strata_fwd_over_afxdp_joins_two_kernels_and_carries_strata_gen() {
+    if can_run() {
+        fwd_joins_two_kernels(&["--backend", "afxdp", "--xdp-mode", "native"], "x");
+    }
+}
+
+fn fwd_joins_two_kernels(backend: &[&str], tag: &str) {
+    let a = Netns::new(&format!("{tag}a"));
+    let mut f = Netns::new(&format!("{tag}f"));
+    let mut b = Netns::new(&format!("{tag}b"));
     run(Command::new("ip").args([
         "link", "add", "sfa0", "netns", &a.name, "type", "veth", "peer", "name", "sff0", "netns",
         &f.name,
@@ -727,25 +787,19 @@ fn strata_fwd_joins_two_kernels_and_carries_strata_gen() {
     b.ip(&["addr", "add", "10.80.0.2/24", "dev", "sfb0"]);
     let fwd = f
         .exec(env!("CARGO_BIN_EXE_strata"))
-        .args([
-            "fwd",
-            "--iface",
-            "sff0",
-            "--iface",
-            "sff1",
-            "--backend",
-            "afpacket",
-            "--mode",
-            "io",
-            "--duration",
-            "60",
-            "--json",
-        ])
+        .args(["fwd", "--iface", "sff0", "--iface", "sff1"])
+        .args(backend)
+        .args(["--mode", "io", "--duration", "60", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start strata fwd");
     f.children.push(fwd);
+    if backend.contains(&"afxdp") {
+        // The echo service's UDP checksums computed by the kernel: an XDP
+        // frame does not say that one was left to the device.
+        run(b.exec("ethtool").args(["-K", "sfb0", "tx", "off"]));
+    }
     b.udp_echo("10.80.0.2");
     // Bounded: the forwarder opens its ports within moments.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -860,6 +914,56 @@ fn strata_pings_the_kernel_ipv4_and_ipv6() {
             report["protocols"][family]["sent"].as_u64() >= Some(1),
             "{report}"
         );
+    }
+}
+
+/// Strata pings the kernel over AF_XDP on a veth pair, native and generic
+/// mode, IPv4 and IPv6, resolving it by ARP and neighbour discovery.
+#[test]
+fn strata_pings_the_kernel_over_afxdp() {
+    if !can_run() {
+        return;
+    }
+    for mode in ["native", "generic"] {
+        let mut link = Link::veth_xdp(mode, &format!("p{}", &mode[..1]));
+        let ns = &link.kernel;
+        ns.ip(&["addr", "add", "10.77.0.1/24", "dev", "svk0"]);
+        ns.ip(&["-6", "addr", "add", "fd77::1/64", "dev", "svk0", "nodad"]);
+        ns.ip(&["link", "set", "svk0", "up"]);
+        let strata = link.strata_ns();
+        for (dst, family) in [("10.77.0.1", "arp"), ("fd77::1", "icmpv6")] {
+            let report = gen(
+                strata,
+                &[
+                    "--iface",
+                    "svs0",
+                    "--backend",
+                    "afxdp",
+                    "--xdp-mode",
+                    mode,
+                    "--mac",
+                    STRATA_MAC,
+                    "--ip",
+                    "10.77.0.2/24",
+                    "--ip6",
+                    "fd77::2/64",
+                    "--icmp",
+                    "--dst",
+                    dst,
+                    "--rate",
+                    "1000",
+                    "--count",
+                    "300",
+                    "--linger",
+                    "3",
+                ],
+            );
+            assert_clean_run(&report, 300, 1000.0);
+            assert!(
+                report["protocols"][family]["sent"].as_u64() >= Some(1),
+                "{mode}: {report}"
+            );
+        }
     }
 }
 
