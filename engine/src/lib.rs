@@ -9,6 +9,7 @@
 //! | [`stack`] | one interface's protocol stack: bursts through L2, ARP, L3 (IPv4, IPv6, ICMP, ND, MLD, reassembly) and UDP to sockets; IP output with fragmentation and neighbour resolution |
 //! | [`dev`] | devices: the [`dev::Device`] trait (bursts of `NetBuf`s per queue pair) and the devices that need no privileges |
 //! | [`stats`] | statistics: protocol counters, sampled per-stage latency histograms, the stats JSON, Prometheus text and the `/metrics` + `/stats` exporter |
+//! | [`xdp`] | XDP without sockets: the live-frames generator and the drop-and-count receive ceiling |
 //! | [`worker`] | pinned workers: run-to-completion or pipeline (per-class rings by PCP/DSCP), adaptive polling with `mio`, statistics publication, clean shutdown |
 //!
 //! The devices, interfaces, workers and sockets arrive with the engine
@@ -29,6 +30,7 @@ pub mod stats;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod worker;
+pub mod xdp;
 
 pub use strata_l2 as l2;
 pub use strata_l3l4 as l3l4;

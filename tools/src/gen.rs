@@ -15,6 +15,8 @@ use crate::replay::{parse_mac, value};
 pub struct GenArgs {
     config: GenConfig,
     json: bool,
+    /// `--live-frames`: XDP live frames instead of the stack.
+    live: bool,
 }
 
 /// A number with an optional k, M or G suffix.
@@ -48,6 +50,7 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
     let mut dst = None;
     let mut bitrate = None;
     let mut json = false;
+    let mut live = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if link.take(flag, &mut it)? {
@@ -71,6 +74,7 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
                 dst = Some(addr);
             }
             "--icmp" => config.icmp = true,
+            "--live-frames" => live = true,
             "--dst-mac" => config.dst_mac = Some(parse_mac(value(flag, &mut it)?)?),
             "--rate" => config.rate = Some(scaled(flag, value(flag, &mut it)?)?),
             "--bitrate" => bitrate = Some(scaled(flag, value(flag, &mut it)?)?),
@@ -149,7 +153,22 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
     if config.count.is_none() && config.duration.is_none() {
         config.duration = Some(Duration::from_secs(5));
     }
-    Ok(GenArgs { config, json })
+    if live {
+        if config.dst_mac.is_none() || !config.dst.is_ipv4() || config.ipv4.is_empty() {
+            return Err(
+                "--live-frames sends one fixed IPv4 frame: it needs --dst-mac MAC, --ip ADDR/PREFIX \
+                 and an IPv4 --dst ADDR:PORT (nothing is resolved)"
+                    .to_owned(),
+            );
+        }
+        if config.icmp || !config.sizes.is_empty() || config.flows != 1 {
+            return Err(
+                "--live-frames sends one UDP flow of one size (no --icmp, imix or --flows)"
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(GenArgs { config, json, live })
 }
 
 /// Generates, then prints the report.
@@ -158,6 +177,9 @@ pub fn parse(args: &[String]) -> Result<GenArgs, String> {
 ///
 /// The engine's message.
 pub fn run(args: &GenArgs) -> Result<(), String> {
+    if args.live {
+        return run_live(args);
+    }
     let stop = stop_flag()?;
     let live = std::io::stderr().is_terminal() && !args.json;
     let c = &args.config;
@@ -192,6 +214,78 @@ pub fn run(args: &GenArgs) -> Result<(), String> {
     }
     if !report.buffers_home {
         return Err("not every buffer came back to the pool".to_owned());
+    }
+    Ok(())
+}
+
+/// `--live-frames`: one frame, sent by the kernel through XDP.
+fn run_live(args: &GenArgs) -> Result<(), String> {
+    use strata_engine::xdp::{live_frames, udp_frame, LiveConfig};
+    let stop = stop_flag()?;
+    let c = &args.config;
+    let (std::net::IpAddr::V4(dst_ip), Some(dst_mac), Some(&(src, _))) =
+        (c.dst.ip(), c.dst_mac, c.ipv4.first())
+    else {
+        return Err("--live-frames needs --dst-mac, --ip and an IPv4 --dst".to_owned());
+    };
+    let frame = udp_frame(
+        &c.iface,
+        c.mac,
+        dst_mac,
+        src,
+        std::net::SocketAddrV4::new(dst_ip, c.dst.port()),
+        c.size,
+    )
+    .map_err(|e| e.to_string())?;
+    eprintln!(
+        "strata gen: XDP live frames on {} to {} ({} bytes on the wire), {}",
+        c.iface,
+        c.dst,
+        frame.len().max(60) + 4,
+        c.rate
+            .map_or("as fast as the kernel sends them".to_owned(), |r| format!(
+                "{r:.0} frames/s"
+            ))
+    );
+    let report = live_frames(
+        &LiveConfig {
+            iface: c.iface.clone(),
+            frame,
+            count: c.count,
+            duration: c.duration,
+            rate: c.rate,
+            ..LiveConfig::default()
+        },
+        &stop,
+    )
+    .map_err(|e| e.to_string())?;
+    let accuracy = report
+        .rate_asked
+        .map(|asked| report.rate_achieved() / asked - 1.0);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "gen": {
+                "mode": "xdp-live-frames",
+                "sent": report.sent,
+                "seconds": report.elapsed.as_secs_f64(),
+                "rate_asked": report.rate_asked,
+                "rate_achieved": report.rate_achieved(),
+                "runs": report.runs,
+            }})
+        );
+    } else {
+        println!(
+            "sent {} in {:.3} s = {:.0}/s{} ({} runs of the program)",
+            report.sent,
+            report.elapsed.as_secs_f64(),
+            report.rate_achieved(),
+            accuracy.map_or(String::new(), |a| format!(
+                " ({:+.2}% of the asked rate)",
+                a * 100.0
+            )),
+            report.runs
+        );
     }
     Ok(())
 }

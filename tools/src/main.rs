@@ -52,6 +52,8 @@ commands:
             [--rate PPS | --bitrate BPS | --max-rate] [--size BYTES|imix] [--flows N]
             [--count N] [--duration SECS] [--linger SECS] [--icmp] [--json]
             [--config FILE]   (--icmp: echo requests to --dst ADDR instead of UDP)
+            [--live-frames]   (one fixed UDP frame sent by the kernel itself through
+             XDP live frames, BPF_PROG_RUN, no socket: needs --dst-mac; no echoes)
   fwd       forward between two ports, as testpmd does
             --iface A --iface B [--backend tap|afpacket|afpacket-pnet|afxdp]
             [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy]
