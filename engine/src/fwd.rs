@@ -86,6 +86,9 @@ pub struct FwdConfig {
     pub duration: Option<Duration>,
     /// `l3` mode's routes.
     pub routes: Vec<FwdRoute>,
+    /// Never sleep: poll the ports all the time (a whole core, as testpmd
+    /// does), instead of waiting on their descriptors after an idle spell.
+    pub busy_poll: bool,
 }
 
 /// A route of `l3` mode: packets to `prefix/len` leave through port `port`
@@ -195,7 +198,11 @@ pub fn forward(
     }
     let macs: Vec<EthernetAddress> = devices.iter().map(|d| d.info().mac).collect();
     let fds: Vec<_> = devices.iter().map(|d| d.wait_fd()).collect();
-    let mut idler = Idler::new(IdleConfig::default(), &fds).map_err(ServeError::Io)?;
+    let idle = IdleConfig {
+        busy_poll: config.busy_poll,
+        ..IdleConfig::default()
+    };
+    let mut idler = Idler::new(idle, &fds).map_err(ServeError::Io)?;
     let mut cache = pool.cache().map_err(|e| ServeError::Pool(e.to_string()))?;
     let mut sent = vec![0u64; devices.len()];
     let mut report = vec![FwdPortReport::default(); devices.len()];

@@ -51,6 +51,7 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
     let mut json = false;
     let mut routes = Vec::new();
     let mut xdp = XdpFlags::default();
+    let mut busy_poll = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if xdp.take(flag, &mut it)? {
@@ -93,6 +94,7 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
                 duration = Some(Duration::from_secs_f64(secs));
             }
             "--json" => json = true,
+            "--busy-poll" => busy_poll = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown option {other:?} for fwd")),
         }
@@ -130,6 +132,7 @@ pub fn parse(args: &[String]) -> Result<FwdArgs, String> {
             burst,
             duration,
             routes,
+            busy_poll,
         },
         json,
     })

@@ -60,7 +60,7 @@ commands:
             [--mode io|mac|macswap|l3]
             [--route PREFIX/LEN=PORT,MAC]...   (l3: IPv4 by static routes, TTL - 1)
             (--mode rxonly: one --iface, frames received and freed)
-            [--peer-mac MAC --peer-mac MAC] [--burst N] [--duration SECS] [--json]
+            [--peer-mac MAC --peer-mac MAC] [--burst N] [--busy-poll] [--duration SECS] [--json]
             [--config FILE]
   (serve, gen and fwd: --config takes TOML whose keys are the flags' names,
    e.g. iface = \"eth0\", udp-echo = [7, 9]; flags override)

@@ -1023,7 +1023,11 @@ fn strata_gen_live_frames_reach_the_kernel() {
     let received = rx_packets(ns, "svk0") - before;
     let mut tshark = ns.children.remove(tshark_at);
     interrupt(&mut tshark, "tshark");
-    let nic = ns.exec("ethtool").args(["-S", "svk0"]).output().expect("ethtool");
+    let nic = ns
+        .exec("ethtool")
+        .args(["-S", "svk0"])
+        .output()
+        .expect("ethtool");
     assert!(
         received >= 10000,
         "the kernel received {received} of 10000:\n{}",

@@ -85,7 +85,7 @@ impl Default for AfXdpConfig {
             mode: XdpMode::Native,
             bind: XdpBind::Auto,
             queues: 0..1,
-            ring_size: 2048,
+            ring_size: 4096,
             need_wakeup: true,
             mtu: 1500,
         }
@@ -192,8 +192,11 @@ pub struct AfXdpDevice {
     frame_mask: u64,
     zero_copy: bool,
     need_wakeup: bool,
-    /// Frames kept in the fill ring (a share of the pool per queue).
-    fill_target: u32,
+    /// The most frames the kernel holds for receiving (in the fill ring,
+    /// or received and not read yet): a share of the pool per queue.
+    rx_budget: u32,
+    /// How many it holds now.
+    rx_held: u32,
     raw: Vec<RawFrame>,
     scratch: Vec<NetBuf>,
     stats: DeviceStats,
@@ -369,11 +372,13 @@ impl AfXdpDevice {
                 frame_mask: frame_size as u64 - 1,
                 zero_copy,
                 need_wakeup: config.need_wakeup,
-                // Half the pool's frames at most wait in fill rings: the
-                // rest are for the stack, the sockets and transmit.
-                fill_target: config
+                // Half the pool's frames at most wait in the kernel for
+                // receiving: the rest are for the stack, the sockets and
+                // transmit.
+                rx_budget: config
                     .ring_size
                     .min((pool.capacity() / (2 * config.queues.len())) as u32),
+                rx_held: 0,
                 raw: Vec::with_capacity(FILL_BATCH as usize),
                 scratch: Vec::with_capacity(64),
                 cache,
@@ -381,7 +386,7 @@ impl AfXdpDevice {
                 counters: AfXdpCounters::default(),
             };
             device.held.resize_with(pool.capacity(), || None);
-            device.refill(device.fill_target);
+            device.refill(device.rx_budget);
             if device.socket().fill.outstanding() == 0 {
                 return Err(AfXdpError::Pool(
                     "the pool has no frames for the fill ring".to_owned(),
@@ -448,6 +453,7 @@ impl AfXdpDevice {
                 let _ = r.push(addr);
                 self.held[index] = Some(raw);
             }
+            self.rx_held += n;
             left -= n;
         }
         drop(r);
@@ -515,6 +521,7 @@ impl Device for AfXdpDevice {
                         self.counters.bad_addresses += 1;
                         continue;
                     };
+                    self.rx_held = self.rx_held.saturating_sub(1);
                     match self.cache.raw_into_buf(raw, offset, d.len as usize) {
                         Ok(buf) => {
                             out.push(buf);
@@ -538,12 +545,9 @@ impl Device for AfXdpDevice {
             }
             (got, bytes)
         };
-        // Keep the fill ring topped up once a batch of room is free.
-        let missing = {
-            let target = self.fill_target;
-            target.saturating_sub(self.socket().fill.outstanding())
-        };
-        if missing >= FILL_BATCH.min(self.fill_target) {
+        // Keep the kernel's share topped up once a batch of it is back.
+        let missing = self.rx_budget - self.rx_held;
+        if missing >= FILL_BATCH.min(self.rx_budget) {
             self.refill(missing);
         }
         self.stats.rx_packets += got as u64;
@@ -641,7 +645,10 @@ impl Device for AfXdpDevice {
     fn stats(&self) -> DeviceStats {
         let mut s = self.stats;
         if let Some(Ok(k)) = self.socket.as_ref().map(XskSocket::statistics) {
-            s.rx_dropped += k.rx_dropped + k.rx_ring_full + k.rx_fill_ring_empty_descs;
+            // `rx_dropped` counts the frames lost for want of a fill entry
+            // (what `rx_fill_ring_empty_descs` counts too), `rx_ring_full`
+            // those lost for want of room in the RX ring.
+            s.rx_dropped += k.rx_dropped + k.rx_ring_full;
             s.tx_dropped += k.tx_invalid_descs;
         }
         s
