@@ -10,6 +10,8 @@ PACKAGES=(
   tshark # judges the frames our emit paths produce (l3l4/tests/tshark.rs)
   # the kernel as a peer in network namespaces (tools/tests/kernel_peer.rs)
   iproute2 iputils-ping socat python3 ethtool
+  # trafgen, a peer of the generator comparison (perf/gen-tx.sh)
+  netsniff-ng
 )
 
 missing=()
