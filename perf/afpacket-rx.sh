@@ -25,31 +25,20 @@ rounds=${1:-3}
 secs=${2:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
-[ "$(id -u)" -eq 0 ] || { echo "afpacket-rx: needs root (namespaces, AF_PACKET)" >&2; exit 1; }
-command -v dpdk-testpmd >/dev/null || { echo "afpacket-rx: dpdk-testpmd missing (Debian package dpdk)" >&2; exit 1; }
+. "$root/perf/lib.sh"
+needs afpacket-rx dpdk-testpmd
 
 (cd "$root" && cargo build --release -q -p strata-tools)
 strata=$target/release/strata
 
 tx=strata-perf-tx-$$
 rx=strata-perf-rx-$$
-work=$(mktemp -d)
-cleanup() {
-    for ns in "$tx" "$rx"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add "$tx"
-ip netns add "$rx"
+netns "$tx" "$rx"
 ip link add ptx0 netns "$tx" type veth peer name prx0 netns "$rx"
 ip -n "$tx" link set ptx0 up
 ip -n "$rx" link set prx0 up
 rx_mac=$(ip -n "$rx" -br link show prx0 | awk '{print $3}')
 
-eal() { echo "--no-pci --no-huge -m 512 --file-prefix $1 --log-level=lib.eal:error"; }
 
 # Starts the sender, lets it run $secs, stops it; prints the frames it sent.
 send() {
@@ -63,8 +52,6 @@ send() {
     grep -E "TX-packets:" "$work/tx.log" | tail -1 | sed -E 's/.*TX-packets: *([0-9]+).*/\1/'
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
-minmax() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "[%.3f-%.3f]", lo, hi}'; }
 
 : >"$work/strata.txt"; : >"$work/testpmd.txt"
 strata_round() { # backend, result file

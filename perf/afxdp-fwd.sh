@@ -24,8 +24,8 @@ rounds=${1:-3}
 secs=${2:-4}
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
-[ "$(id -u)" -eq 0 ] || { echo "afxdp-fwd: needs root (namespaces, XDP)" >&2; exit 1; }
-command -v dpdk-testpmd >/dev/null || { echo "afxdp-fwd: dpdk-testpmd missing (Debian package dpdk)" >&2; exit 1; }
+. "$root/perf/lib.sh"
+needs afxdp-fwd dpdk-testpmd ethtool
 
 (cd "$root" && cargo build --release -q -p strata-tools && cargo build --release -q -p strata-perf --example xdp_drop)
 strata=$target/release/strata
@@ -34,16 +34,7 @@ xdp_drop=$target/release/examples/xdp_drop
 src=strata-perf-fs-$$
 fw=strata-perf-ff-$$
 dst=strata-perf-fd-$$
-work=$(mktemp -d)
-cleanup() {
-    for ns in "$src" "$fw" "$dst"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-for ns in "$src" "$fw" "$dst"; do ip netns add "$ns"; done
+netns "$src" "$fw" "$dst"
 ip link add fsrc0 netns "$src" type veth peer name ffw0 netns "$fw"
 ip link add ffw1 netns "$fw" type veth peer name fdst0 netns "$dst"
 ip -n "$src" link set fsrc0 up
@@ -56,15 +47,12 @@ ip netns exec "$fw" ethtool -K ffw0 gro on >/dev/null
 ip netns exec "$dst" ethtool -K fdst0 gro on >/dev/null
 in_mac=$(ip -n "$fw" -br link show ffw0 | awk '{print $3}')
 
-eal() { echo "--no-pci --no-huge -m 512 --file-prefix $1 --log-level=lib.eal:error"; }
 arrived() { ip netns exec "$fw" ethtool -S ffw0 | awk '/rx_queue_0_xdp_packets/ {print $2}'; }
 blast() {
     ip netns exec "$src" taskset -c 1 "$strata" gen --live-frames --iface fsrc0 --ip 10.91.0.1/24 \
         --dst 10.91.0.2:9 --dst-mac "$in_mac" --size 18 --max-rate --duration "$secs" --json \
         2>/dev/null | python3 -c 'import json,sys; g=json.load(sys.stdin)["gen"]; print(g["sent"], g["seconds"])'
 }
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
-minmax() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "[%.3f-%.3f]", lo, hi}'; }
 # out arrived seconds cpu_ns -> "Mpps %out cpu_ns arrived_Mpps"
 row() { python3 -c 'import sys; o,a,t,c=map(float,sys.argv[1:]); print(o/t/1e6, o/max(a,1)*100, c, a/t/1e6)' "$@"; }
 

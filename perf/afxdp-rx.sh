@@ -42,8 +42,8 @@ secs=${2:-4}
 ladder=${3:-0.5,1,1.4}
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
-[ "$(id -u)" -eq 0 ] || { echo "afxdp-rx: needs root (namespaces, XDP)" >&2; exit 1; }
-command -v dpdk-testpmd >/dev/null || { echo "afxdp-rx: dpdk-testpmd missing (Debian package dpdk)" >&2; exit 1; }
+. "$root/perf/lib.sh"
+needs afxdp-rx dpdk-testpmd ethtool
 
 (cd "$root" && cargo build --release -q -p strata-tools && cargo build --release -q -p strata-perf --example xdp_drop)
 strata=$target/release/strata
@@ -51,17 +51,7 @@ xdp_drop=$target/release/examples/xdp_drop
 
 tx=strata-perf-xtx-$$
 rx=strata-perf-xrx-$$
-work=$(mktemp -d)
-cleanup() {
-    for ns in "$tx" "$rx"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add "$tx"
-ip netns add "$rx"
+netns "$tx" "$rx"
 ip link add xtx0 netns "$tx" type veth peer name xrx0 netns "$rx"
 ip -n "$tx" link set xtx0 up
 ip -n "$rx" link set xrx0 up
@@ -72,7 +62,6 @@ ip -n "$rx" addr add 10.90.0.2/24 dev xrx0
 ip -n "$tx" addr add 10.90.0.1/24 dev xtx0
 rx_mac=$(ip -n "$rx" -br link show xrx0 | awk '{print $3}')
 
-eal() { echo "--no-pci --no-huge -m 512 --file-prefix $1 --log-level=lib.eal:error"; }
 # Frames that reached the receiving veth (before any XDP program ran).
 arrived() { ip netns exec "$rx" ethtool -S xrx0 | awk '/rx_queue_0_xdp_packets/ {print $2}'; }
 
@@ -83,8 +72,6 @@ blast() {
         2>/dev/null | python3 -c 'import json,sys; g=json.load(sys.stdin)["gen"]; print(g["sent"], g["seconds"])'
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
-minmax() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "[%.3f-%.3f]", lo, hi}'; }
 # got arrived sent seconds cpu_ns -> "Mpps %received cpu_ns offered_Mpps"
 row() { python3 -c 'import sys; g,a,s,t,c=map(float,sys.argv[1:]); print(g/t/1e6, g/max(a,1)*100, c, s/t/1e6)' "$@"; }
 

@@ -29,10 +29,8 @@ rounds=${1:-3}
 secs=${2:-4}
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
-[ "$(id -u)" -eq 0 ] || { echo "gen-tx: needs root (namespaces, XDP)" >&2; exit 1; }
-for tool in dpdk-testpmd trafgen; do
-    command -v "$tool" >/dev/null || { echo "gen-tx: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
-done
+. "$root/perf/lib.sh"
+needs gen-tx dpdk-testpmd trafgen ethtool
 
 (cd "$root" && cargo build --release -q -p strata-tools && cargo build --release -q -p strata-perf --example xdp_drop)
 strata=$target/release/strata
@@ -40,17 +38,7 @@ xdp_drop=$target/release/examples/xdp_drop
 
 tx=strata-perf-gtx-$$
 rx=strata-perf-grx-$$
-work=$(mktemp -d)
-cleanup() {
-    for ns in "$tx" "$rx"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add "$tx"
-ip netns add "$rx"
+netns "$tx" "$rx"
 ip link add gtx0 netns "$tx" type veth peer name grx0 netns "$rx"
 ip -n "$tx" link set gtx0 up
 ip -n "$rx" link set grx0 up
@@ -75,7 +63,6 @@ ip netns exec "$rx" "$xdp_drop" --iface grx0 --mode native --seconds 100000 >/de
 sink=$!
 sleep 1
 sunk() { ip netns exec "$rx" ethtool -S grx0 | awk '/rx_queue_0_xdp_drops/ {print $2}'; }
-eal() { echo "--no-pci --no-huge -m 512 --file-prefix $1 --log-level=lib.eal:error"; }
 
 start_sender() { # subject; starts it in the background, sets $pid
     case $1 in
@@ -102,8 +89,6 @@ start_sender() { # subject; starts it in the background, sets $pid
     pid=$!
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
-minmax() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "[%.3f-%.3f]", lo, hi}'; }
 
 subjects="strata-live strata-afxdp strata-afpacket trafgen testpmd-afxdp testpmd-afpacket"
 for s in $subjects; do : >"$work/$s.txt"; done

@@ -882,37 +882,37 @@ fn strata_pings_the_kernel_ipv4_and_ipv6() {
     ns.ip(&["addr", "add", "10.77.0.1/24", "dev", "sping0"]);
     ns.ip(&["-6", "addr", "add", "fd77::1/64", "dev", "sping0", "nodad"]);
     ns.ip(&["link", "set", "sping0", "up"]);
+    strata_pings_kernel(&ns, &["--iface", "sping0", "--backend", "tap"]);
+}
+
+/// `strata gen --icmp` from `ns` with `link_args` (interface, backend) to
+/// the kernel at 10.77.0.1 and fd77::1: every echo answered, and Strata
+/// resolved the kernel itself (ARP, or neighbour solicitations).
+fn strata_pings_kernel(ns: &Netns, link_args: &[&str]) {
     for (dst, family) in [("10.77.0.1", "arp"), ("fd77::1", "icmpv6")] {
-        let report = gen(
-            &ns,
-            &[
-                "--iface",
-                "sping0",
-                "--backend",
-                "tap",
-                "--mac",
-                STRATA_MAC,
-                "--ip",
-                "10.77.0.2/24",
-                "--ip6",
-                "fd77::2/64",
-                "--icmp",
-                "--dst",
-                dst,
-                "--rate",
-                "1000",
-                "--count",
-                "300",
-                "--linger",
-                "3",
-            ],
-        );
+        let mut args = link_args.to_vec();
+        args.extend([
+            "--mac",
+            STRATA_MAC,
+            "--ip",
+            "10.77.0.2/24",
+            "--ip6",
+            "fd77::2/64",
+            "--icmp",
+            "--dst",
+            dst,
+            "--rate",
+            "1000",
+            "--count",
+            "300",
+            "--linger",
+            "3",
+        ]);
+        let report = gen(ns, &args);
         assert_clean_run(&report, 300, 1000.0);
-        // Strata asked for the kernel's address itself (ARP, or neighbour
-        // solicitations under ICMPv6).
         assert!(
             report["protocols"][family]["sent"].as_u64() >= Some(1),
-            "{report}"
+            "{link_args:?}: {report}"
         );
     }
 }
@@ -931,39 +931,10 @@ fn strata_pings_the_kernel_over_afxdp() {
         ns.ip(&["-6", "addr", "add", "fd77::1/64", "dev", "svk0", "nodad"]);
         ns.ip(&["link", "set", "svk0", "up"]);
         let strata = link.strata_ns();
-        for (dst, family) in [("10.77.0.1", "arp"), ("fd77::1", "icmpv6")] {
-            let report = gen(
-                strata,
-                &[
-                    "--iface",
-                    "svs0",
-                    "--backend",
-                    "afxdp",
-                    "--xdp-mode",
-                    mode,
-                    "--mac",
-                    STRATA_MAC,
-                    "--ip",
-                    "10.77.0.2/24",
-                    "--ip6",
-                    "fd77::2/64",
-                    "--icmp",
-                    "--dst",
-                    dst,
-                    "--rate",
-                    "1000",
-                    "--count",
-                    "300",
-                    "--linger",
-                    "3",
-                ],
-            );
-            assert_clean_run(&report, 300, 1000.0);
-            assert!(
-                report["protocols"][family]["sent"].as_u64() >= Some(1),
-                "{mode}: {report}"
-            );
-        }
+        strata_pings_kernel(
+            strata,
+            &["--iface", "svs0", "--backend", "afxdp", "--xdp-mode", mode],
+        );
     }
 }
 

@@ -1,0 +1,43 @@
+# What the perf/ scenarios that run in network namespaces share; sourced,
+# after `set -euo pipefail`, by afpacket-rx.sh, afxdp-rx.sh, afxdp-fwd.sh
+# and gen-tx.sh.
+#
+#   needs NAME TOOL...   exits unless root and every TOOL is installed
+#   netns NS...          creates the namespaces (and $work, a scratch
+#                        directory); everything they hold is killed and they
+#                        are removed on exit, also on failure
+#   eal PREFIX           DPDK EAL flags for a machine without PCI or huge pages
+#   median, minmax       of numbers on stdin, one per line
+
+needs() {
+    local name=$1; shift
+    [ "$(id -u)" -eq 0 ] || { echo "$name: needs root (namespaces)" >&2; exit 1; }
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "$name: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
+    done
+}
+
+perf_namespaces=()
+work=$(mktemp -d)
+perf_cleanup() {
+    local ns pid
+    for ns in "${perf_namespaces[@]}"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap perf_cleanup EXIT
+
+netns() {
+    local ns
+    for ns in "$@"; do
+        perf_namespaces+=("$ns")
+        ip netns add "$ns"
+    done
+}
+
+eal() { echo "--no-pci --no-huge -m 512 --file-prefix $1 --log-level=lib.eal:error"; }
+median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
+minmax() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "[%.3f-%.3f]", lo, hi}'; }
