@@ -631,8 +631,34 @@ fn strata_gen_against_strata_serve_over_afxdp() {
     }
 }
 
+/// The same over AF_XDP in generic mode, at both ends.
+#[test]
+fn strata_gen_against_strata_serve_over_afxdp_generic() {
+    if can_run() {
+        gen_against_serve(&["--backend", "afxdp", "--xdp-mode", "generic"], "gg");
+    }
+}
+
+/// In generic mode frames reach XDP on a veth only with GRO on, switched
+/// on while the link is up.
+fn gro_on_if_generic(backend: &[&str], ends: &[(&Netns, &str)]) {
+    if backend.contains(&"generic") {
+        for (ns, iface) in ends {
+            run(ns.exec("ethtool").args(["-K", iface, "gro", "on"]));
+        }
+    }
+}
+
 fn gen_against_serve(backend: &[&str], tag: &str) {
     let mut link = Link::veth_on("unused", tag);
+    link.kernel.ip(&["link", "set", "svk0", "up"]);
+    gro_on_if_generic(
+        backend,
+        &[
+            (&link.kernel, "svk0"),
+            (link.strata.as_ref().expect("strata's namespace"), "svs0"),
+        ],
+    );
     let serve = link
         .strata_ns()
         .exec(env!("CARGO_BIN_EXE_strata"))
@@ -651,7 +677,6 @@ fn gen_against_serve(backend: &[&str], tag: &str) {
         .spawn()
         .expect("start strata serve");
     link.strata_ns().children.push(serve);
-    link.kernel.ip(&["link", "set", "svk0", "up"]);
     let mut args = vec!["--iface", "svk0"];
     args.extend(backend);
     args.extend([
@@ -768,6 +793,14 @@ fn strata_fwd_over_afxdp_joins_two_kernels_and_carries_strata_gen() {
     }
 }
 
+/// The same in generic XDP mode.
+#[test]
+fn strata_fwd_over_afxdp_generic_joins_two_kernels_and_carries_strata_gen() {
+    if can_run() {
+        fwd_joins_two_kernels(&["--backend", "afxdp", "--xdp-mode", "generic"], "y");
+    }
+}
+
 fn fwd_joins_two_kernels(backend: &[&str], tag: &str) {
     let a = Netns::new(&format!("{tag}a"));
     let mut f = Netns::new(&format!("{tag}f"));
@@ -783,6 +816,7 @@ fn fwd_joins_two_kernels(backend: &[&str], tag: &str) {
     for (ns, iface) in [(&a, "sfa0"), (&f, "sff0"), (&f, "sff1"), (&b, "sfb0")] {
         ns.ip(&["link", "set", iface, "up"]);
     }
+    gro_on_if_generic(backend, &[(&f, "sff0"), (&f, "sff1")]);
     a.ip(&["addr", "add", "10.80.0.1/24", "dev", "sfa0"]);
     b.ip(&["addr", "add", "10.80.0.2/24", "dev", "sfb0"]);
     let fwd = f
