@@ -70,7 +70,8 @@ unsafe impl Send for PacketSocket {}
 /// `TPACKET_V3` of `enum tpacket_versions` (`linux/if_packet.h`).
 const TPACKET_V3: libc::c_int = 2;
 
-fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
+/// A system call's return value, or the error it left in `errno`.
+pub(super) fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
     if rc < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -78,7 +79,13 @@ fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+/// `setsockopt(2)` with a value of type `T`.
+pub(super) fn setsockopt<T>(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
     // SAFETY: `value` points to a live `T` of the size passed; the kernel
     // only reads it.
     let rc = unsafe {

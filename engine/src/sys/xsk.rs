@@ -26,6 +26,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 
+use super::packet::{self, check};
+
 /// One RX or TX ring entry (`struct xdp_desc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[repr(C)]
@@ -302,27 +304,9 @@ pub struct XskSocket {
 // thread moves that ownership.
 unsafe impl Send for XskSocket {}
 
-fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
-}
-
+/// `setsockopt(fd, SOL_XDP, name, value)`.
 fn setsockopt<T>(fd: RawFd, name: libc::c_int, value: &T) -> io::Result<()> {
-    // SAFETY: `value` points to a live `T` of the size passed; the kernel
-    // only reads it.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_XDP,
-            name,
-            (value as *const T).cast(),
-            std::mem::size_of::<T>() as libc::socklen_t,
-        )
-    };
-    check(rc).map(|_| ())
+    packet::setsockopt(fd, libc::SOL_XDP, name, value)
 }
 
 fn map_ring(fd: RawFd, len: usize, offset: u64) -> io::Result<Mapping> {
