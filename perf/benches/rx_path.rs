@@ -30,7 +30,8 @@ fn rx_udp(c: &mut Criterion) {
         group.measurement_time(Duration::from_secs(3));
 
         for (name, feed) in [
-            ("strata", strata_rx::Feed::Dma),
+            ("strata", strata_rx::Feed::Ring),
+            ("strata_copy", strata_rx::Feed::Copy),
             ("strata_lend", strata_rx::Feed::Lend),
         ] {
             let mut strata = strata_rx::StrataRx::new(&frames, feed);

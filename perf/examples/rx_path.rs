@@ -48,17 +48,26 @@ const STRATA: &str = "strata";
 /// The kernel's loopback figure.
 const KERNEL: &str = "kernel";
 
-/// Every in-memory subject, measured in this order in each round: Strata
-/// with every frame written into a fresh pool buffer from the worker's cache
-/// (`strata`, what a NIC and its driver do; the targets are about it; it
-/// copies every frame, which smoltcp's lending device does not), Strata with
-/// the frames lent as zero-copy clones of prebuilt buffers (`strata_lend`: a
-/// reference count taken and dropped per frame, two atomic read-modify-writes
-/// that cost more than the copy), smoltcp.
+/// Every in-memory subject, measured in this order in each round:
+/// - `strata` (the targets are about it): the device hands over frames it
+///   owns from a ring, by index, with no copy and no reference count, as
+///   the AF_XDP device does with what the kernel wrote, and as smoltcp's
+///   device lends slices of the prebuilt frames;
+/// - `strata_copy`: every frame written into a fresh pool buffer from the
+///   worker's cache, what copying devices (TAP, AF_PACKET) do: a NIC's DMA
+///   done by the CPU, which smoltcp's side does not do;
+/// - `strata_lend`: the frames lent as zero-copy clones of prebuilt buffers
+///   (a reference count taken and dropped per frame: two atomic
+///   read-modify-writes that cost more than the copy);
+/// - smoltcp.
 const SUBJECTS: &[Subject] = &[
     Subject {
         name: STRATA,
         run: strata_rx::run,
+    },
+    Subject {
+        name: "strata_copy",
+        run: strata_rx::run_copy,
     },
     Subject {
         name: "strata_lend",

@@ -372,6 +372,98 @@ impl PoolCache {
         ))
     }
 
+    /// [`PoolCache::raw_into_buf`] for a whole burst: every raw frame of
+    /// `raws` into which a device wrote `len` bytes at byte `offset` becomes
+    /// a buffer appended to `out`, in order, with one check of the pool and
+    /// the bounds for the burst. Frames of another pool, and all of them
+    /// when the bytes would not lie inside a frame, stay in `raws`; returns
+    /// how many became buffers.
+    #[inline]
+    pub fn raw_into_bufs(
+        &self,
+        raws: &mut Vec<RawFrame>,
+        offset: usize,
+        len: usize,
+        out: &mut Vec<NetBuf>,
+    ) -> usize {
+        let inner = self.inner();
+        let fits = offset
+            .checked_add(len)
+            .is_some_and(|end| end <= inner.frame_size);
+        if !fits {
+            return 0;
+        }
+        let pool = NonNull::from(inner);
+        // `frame_size` fits in 16 bits (see `PoolConfig::validate`).
+        let (offset, len) = (offset as u16, len as u16);
+        let tag = self.tag;
+        let before = raws.len();
+        // `tag`'s low half is zero, so the high half of the OR is zero
+        // exactly when every word carries this pool's tag.
+        let diff = RawFrame::as_words(raws)
+            .iter()
+            .fold(0u64, |acc, &w| acc | (w ^ tag));
+        if diff >> 32 == 0 {
+            // The usual case, one tight pass: each frame's single owner
+            // becomes its buffer (count 1 already).
+            // Read through the words in place: moving each raw frame out
+            // first would stall on the narrow writes of the new handles.
+            out.extend(
+                RawFrame::as_words(raws)
+                    .iter()
+                    .map(|&w| NetBuf::from_frame_filled(pool, w as u32, offset, len)),
+            );
+            // Their ownership moved into the buffers (a raw frame has no
+            // `Drop`).
+            raws.clear();
+            return before;
+        }
+        raws.retain(|raw| {
+            if raw.tagged >> 32 == tag >> 32 {
+                out.push(NetBuf::from_frame_filled(pool, raw.index(), offset, len));
+                false
+            } else {
+                true
+            }
+        });
+        before - raws.len()
+    }
+
+    /// [`PoolCache::buf_into_raw`] for a whole burst: every buffer of `bufs`
+    /// that is one unshared fragment of this pool is unwrapped into its raw
+    /// frame, appended to `out` in order, with one pass checking them all;
+    /// any other buffer stays in `bufs`. Where a buffer's bytes lay is not
+    /// kept: a device that posts the frames again knows where it will want
+    /// them. Returns how many were unwrapped.
+    #[inline]
+    pub fn bufs_into_raw(&self, bufs: &mut Vec<NetBuf>, out: &mut Vec<RawFrame>) -> usize {
+        let ours: NonNull<Inner> = NonNull::from(self.inner());
+        let tag = self.tag;
+        let before = bufs.len();
+        if bufs.iter().all(|b| b.is_sole_frame_of(ours)) {
+            // Two tight passes, as in `free_front`: the frames out, then the
+            // handles go without running `Drop` (each held only its frame,
+            // whose ownership moved to the raw frame).
+            out.extend(bufs.iter().map(|b| RawFrame {
+                tagged: tag | u64::from(b.frame_index()),
+            }));
+            bufs.drain(..).for_each(std::mem::forget);
+            return before;
+        }
+        let mut kept = Vec::new();
+        for buf in bufs.drain(..) {
+            match buf.try_into_sole_frame(ours) {
+                Ok(frame) => out.push(RawFrame {
+                    tagged: tag | u64::from(frame),
+                }),
+                Err(buf) => kept.push(buf),
+            }
+        }
+        let taken = before - kept.len();
+        bufs.append(&mut kept);
+        taken
+    }
+
     /// Takes exactly `n` raw frames (no `NetBuf` around them) onto `out`,
     /// or none: the layer DPDK's `rte_mempool_get_bulk` works at, for
     /// devices that hand frames to the kernel.

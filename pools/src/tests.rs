@@ -506,3 +506,60 @@ fn raw_frames_become_buffers_and_back_without_a_copy() {
     cache.flush();
     assert_eq!(pool.stats().free, 8);
 }
+
+#[test]
+fn raw_bursts_become_buffers_and_back_in_one_pass() {
+    let other = pool(8);
+    let pool = pool(16);
+    let mut cache = pool.cache().unwrap();
+    let mut other_cache = other.cache().unwrap();
+    let mut raws = Vec::new();
+    cache.alloc_raw_bulk(4, &mut raws).unwrap();
+    let indexes: Vec<u32> = raws.iter().map(RawFrame::index).collect();
+    let mut bufs = Vec::new();
+    // Bytes past a frame's end: nothing converted, nothing lost.
+    assert_eq!(
+        cache.raw_into_bufs(&mut raws, 1, pool.frame_size(), &mut bufs),
+        0
+    );
+    assert_eq!((raws.len(), bufs.len()), (4, 0));
+    // The usual case: all of them, in order, where the device wrote.
+    assert_eq!(cache.raw_into_bufs(&mut raws, 64, 10, &mut bufs), 4);
+    assert!(raws.is_empty());
+    let got: Vec<(u32, usize, usize)> = bufs
+        .iter()
+        .map(|b| (b.frame_index(), b.headroom(), b.len()))
+        .collect();
+    let want: Vec<(u32, usize, usize)> = indexes.iter().map(|&i| (i, 64, 10)).collect();
+    assert_eq!(got, want);
+    // A frame of another pool among them stays behind; the rest convert.
+    let mut mixed = Vec::new();
+    cache.alloc_raw_bulk(1, &mut mixed).unwrap();
+    other_cache.alloc_raw_bulk(1, &mut mixed).unwrap();
+    cache.alloc_raw_bulk(1, &mut mixed).unwrap();
+    let mut more = Vec::new();
+    assert_eq!(cache.raw_into_bufs(&mut mixed, 0, 8, &mut more), 2);
+    assert_eq!(mixed.len(), 1);
+    other_cache.free_raw(&mut mixed);
+    assert!(mixed.is_empty());
+
+    // Back: sole buffers unwrap in order; a shared one stays, and so does
+    // its clone's frame until both are gone.
+    let mut back = Vec::new();
+    assert_eq!(cache.bufs_into_raw(&mut bufs, &mut back), 4);
+    assert!(bufs.is_empty());
+    assert_eq!(
+        back.iter().map(RawFrame::index).collect::<Vec<_>>(),
+        indexes
+    );
+    let clone = more[1].clone();
+    assert_eq!(cache.bufs_into_raw(&mut more, &mut back), 1);
+    assert_eq!(more.len(), 1, "the shared buffer stays");
+    drop(clone);
+    assert_eq!(cache.bufs_into_raw(&mut more, &mut back), 1);
+    cache.free_raw(&mut back);
+    cache.flush();
+    assert_eq!(pool.stats().free, 16, "every frame home");
+    other_cache.flush();
+    assert_eq!(other.stats().free, 8);
+}
