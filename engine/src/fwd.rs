@@ -280,7 +280,9 @@ pub fn forward(
             progress(now.duration_since(start), &sent);
         }
         if idler.after_round(work, now) == IdleStep::Wait {
-            idler.wait(now, Some(Duration::from_millis(100)));
+            idler.wait_on(now, Some(Duration::from_millis(100)), &mut devices, |d| {
+                Some(&mut **d)
+            });
         }
     }
     let elapsed = start.elapsed();

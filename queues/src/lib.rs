@@ -5,6 +5,7 @@
 //! | [`spsc`] | single-producer single-consumer ring: a [`Producer`]/[`Consumer`] pair, the hot-path hand-off between two threads |
 //! | [`mpmc`] | [`MpmcRing`], DPDK's MP/MC algorithm: one CAS per burst |
 //! | [`classes`] | per-class queue sets (1–8 traffic classes), the 802.1Q priority→class table, strict or weighted draining |
+//! | [`wake`] | [`WakeFlag`]: the handshake that lets a consumer sleep without missing what a producer publishes |
 //! | [`CachePadded`] | 128-byte padding that keeps hot indices on separate lines |
 //! | [`RingStats`], [`RingMonitor`] | counters every ring keeps: enqueued, dequeued, dropped, high-water |
 //!
@@ -32,6 +33,7 @@ mod slots;
 pub mod spsc;
 mod stats;
 mod sync;
+pub mod wake;
 
 pub use cache_padded::CachePadded;
 pub use error::{CapacityError, Full, MAX_CAPACITY};
@@ -40,3 +42,4 @@ pub use monitor::RingMonitor;
 pub use mpmc::MpmcRing;
 pub use spsc::{Consumer, Producer};
 pub use stats::RingStats;
+pub use wake::WakeFlag;

@@ -612,6 +612,14 @@ impl<D: Device> Device for Impaired<D> {
         self.inner.wait_fd()
     }
 
+    fn arm_wake(&mut self) -> bool {
+        self.inner.arm_wake()
+    }
+
+    fn disarm_wake(&mut self) {
+        self.inner.disarm_wake()
+    }
+
     /// The inner device's counters, with the frames the wrapper dropped
     /// (lost on purpose, or over `max_held`) added to `tx_dropped` and
     /// `rx_dropped`. (`rx_packets` counts what the inner device received,

@@ -43,7 +43,7 @@ pub use afxdp::{AfXdpConfig, AfXdpCounters, AfXdpDevice, AfXdpError, XdpBind, Xd
 pub use generator::{stamp_of, Generator, GeneratorConfig, GeneratorError};
 pub use impair::{ImpairConfig, ImpairCounters, ImpairError, ImpairStats, Impaired, Impairments};
 pub use null::{NullConfig, NullDevice, NullError};
-pub use pair::{pair, PairConfig, PairDevice};
+pub use pair::{pair, PairConfig, PairDevice, PairError};
 pub use pcap::{
     PcapDevError, PcapReader, PcapReaderConfig, PcapReaderStats, PcapWriter, PcapWriterConfig,
 };
@@ -111,6 +111,20 @@ pub trait Device: Send {
         None
     }
 
+    /// Called by an idle worker just before it sleeps on
+    /// [`Device::wait_fd`]. A device whose fd does not become readable by
+    /// itself when frames arrive (the in-memory [`PairDevice`]) starts making it
+    /// so. Returns whether frames are already waiting, in which case the
+    /// worker does not sleep. Every call is followed by
+    /// [`Device::disarm_wake`].
+    fn arm_wake(&mut self) -> bool {
+        false
+    }
+
+    /// Called when the worker is awake again: the device stops signalling
+    /// and clears its fd.
+    fn disarm_wake(&mut self) {}
+
     /// The device's counters.
     fn stats(&self) -> DeviceStats;
 }
@@ -130,6 +144,12 @@ impl<D: Device + ?Sized> Device for Box<D> {
     }
     fn wait_fd(&self) -> Option<RawFd> {
         (**self).wait_fd()
+    }
+    fn arm_wake(&mut self) -> bool {
+        (**self).arm_wake()
+    }
+    fn disarm_wake(&mut self) {
+        (**self).disarm_wake()
     }
     fn stats(&self) -> DeviceStats {
         (**self).stats()

@@ -200,7 +200,11 @@ impl WorkerLoop {
                     self.publish(wall, true);
                 }
                 let until = self.next_timer(now);
-                self.idler.wait(wall, until);
+                self.idler
+                    .wait_on(wall, until, &mut self.ports, |p| match &mut p.io {
+                        Io::Direct(d) => Some(&mut **d),
+                        Io::Pipe { .. } => None,
+                    });
             }
         }
         self.flush();
@@ -538,7 +542,8 @@ impl PipelineRx {
                 if self.dirty {
                     self.publish(wall, true);
                 }
-                self.idler.wait(wall, None);
+                self.idler
+                    .wait_on(wall, None, &mut self.devices, |d| Some(&mut **d));
             }
         }
         // Last TX attempt; what is refused is dropped and counted.

@@ -376,6 +376,46 @@ fn wakers_and_stop_interrupt_a_long_wait() {
     assert!(reports[0].counters.sleeps >= 2);
 }
 
+/// A worker asleep on an in-memory pair (waits of up to 30 s) is woken by
+/// the frames its peer sends, through the pair's doorbell, in both modes.
+#[test]
+fn a_sleeping_worker_wakes_for_frames_from_its_pair() {
+    let pool = pool("worker-doorbell");
+    for mode in [Mode::RunToCompletion, Mode::Pipeline] {
+        let mut config = test_config(mode);
+        config.idle.nap = Duration::from_secs(30);
+        config.idle.max_sleep = Duration::from_secs(30);
+        let (stack, socket) = new_stack(&config, &pool, "eth0");
+        let (mut peer, ours) = pair(&PairConfig::default()).unwrap();
+        let count = Arc::new(AtomicU64::new(0));
+        let job =
+            WorkerJob::new()
+                .port(ours, stack)
+                .app(drain_app(socket, Arc::clone(&count), None));
+        let set = WorkerSet::spawn(config, vec![job]).unwrap();
+        // Idle long enough to be asleep (1000 empty rounds, 100 µs).
+        std::thread::sleep(Duration::from_millis(300));
+        let gen = GeneratorConfig::default();
+        for round in 1..=3u64 {
+            let mut frames = vec![pool.alloc().unwrap()];
+            frames[0].put(&udp_frame(&gen, 7)).unwrap();
+            assert_eq!(peer.tx_burst(&mut frames), 1);
+            // Acquire: see the app.
+            wait_for("the datagram after the wake-up", || {
+                count.load(Ordering::Acquire) == round
+            });
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let reports = set.stop().unwrap();
+        let sleeps = reports[0]
+            .rx_counters
+            .map_or(reports[0].counters.sleeps, |rx| rx.sleeps);
+        assert!(sleeps >= 3, "{mode:?}: {sleeps} sleeps");
+        drop((reports, peer));
+        assert_eq!(pool.stats().free, pool.capacity(), "{mode:?}");
+    }
+}
+
 #[test]
 fn pinning_reports_cpus_and_refuses_cpus_not_allowed() {
     let allowed = crate::cpu::allowed_cpus();

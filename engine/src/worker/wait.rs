@@ -4,23 +4,24 @@
 //!
 //! # Waking a thread without a lost wake-up
 //!
-//! A thread about to sleep *arms*: it sets its `sleeping` flag, issues a
-//! `SeqCst` fence, and runs one more full polling round. Only if that round
-//! finds nothing does it wait. A producer (the pipeline's RX thread, a
-//! worker handing frames back, an application) first makes its work
-//! visible (a ring push: a Release store), then issues a `SeqCst` fence and
-//! reads the flag; if set, it writes the eventfd. The two fences order
-//! "flag store → ring check" against "ring push → flag load" (the store
-//! buffering pattern): at least one side sees the other, so either the
-//! sleeper's last round finds the work or the producer sees the flag and
-//! wakes it. An eventfd written before the sleeper reaches `epoll_wait`
-//! stays readable, so that wake is not lost either. The wait always has a
-//! timeout as well, as a safety net.
+//! A thread about to sleep *arms* its [`WakeFlag`] and runs one more full
+//! polling round. Only if that round finds nothing does it wait. A producer
+//! (the pipeline's RX thread, a worker handing frames back, an application)
+//! first makes its work visible (a ring push: a Release store), then asks
+//! the flag whether to wake the thread, and if so writes the eventfd. The
+//! flag's fences make sure at least one side sees the other (its module
+//! documentation; model-checked with loom), so either the sleeper's last
+//! round finds the work or the producer wakes it. An eventfd written before
+//! the sleeper reaches `epoll_wait` stays readable, so that wake is not
+//! lost either. The wait always has a timeout as well, as a safety net.
 
-use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use strata_queues::WakeFlag;
+
 use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::dev::Device;
 
 /// The token of the eventfd waker in a thread's `mio::Poll`.
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -57,7 +58,7 @@ impl Default for IdleConfig {
 /// The waking end of a thread, shared with those who wake it.
 #[derive(Debug)]
 pub(crate) struct WakeHandle {
-    sleeping: AtomicBool,
+    sleeping: WakeFlag,
     waker: Waker,
 }
 
@@ -66,13 +67,7 @@ impl WakeHandle {
     /// work visible (see the module documentation).
     #[inline]
     pub(crate) fn wake_if_sleeping(&self) {
-        // SeqCst fence: orders our earlier ring push before the flag load
-        // below, against the sleeper's flag store and ring check (module
-        // documentation).
-        fence(Ordering::SeqCst);
-        // Relaxed: this fence and the one in `Idler::after_round` carry
-        // the ordering.
-        if self.sleeping.load(Ordering::Relaxed) {
+        if self.sleeping.should_wake() {
             self.wake();
         }
     }
@@ -130,7 +125,7 @@ impl Idler {
             poll,
             events: Events::with_capacity(16),
             handle: std::sync::Arc::new(WakeHandle {
-                sleeping: AtomicBool::new(false),
+                sleeping: WakeFlag::new(),
                 waker,
             }),
             empty_rounds: 0,
@@ -169,17 +164,49 @@ impl Idler {
             return IdleStep::Poll;
         }
         self.armed = true;
-        // Relaxed store, then the SeqCst fence: see the module documentation.
-        self.handle.sleeping.store(true, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
+        // Before the last round (module documentation).
+        self.handle.sleeping.arm();
         IdleStep::Armed
     }
 
     fn disarm(&mut self) {
         self.armed = false;
-        // Relaxed: a stale `true` seen by a producer costs one spurious
-        // eventfd write, never a lost wake-up.
-        self.handle.sleeping.store(false, Ordering::Relaxed);
+        // A producer that still sees it armed makes one spurious eventfd
+        // write, never a lost wake-up.
+        self.handle.sleeping.disarm();
+    }
+
+    /// [`Idler::wait`] around the devices' wake-ups: arms every device's
+    /// ([`Device::arm_wake`]), waits unless one already has frames, and
+    /// disarms them all. `device` picks the device out of each item.
+    pub(crate) fn wait_on<T>(
+        &mut self,
+        now: Instant,
+        until: Option<Duration>,
+        items: &mut [T],
+        device: impl Fn(&mut T) -> Option<&mut dyn Device>,
+    ) -> bool {
+        let mut ready = false;
+        for item in items.iter_mut() {
+            if let Some(d) = device(item) {
+                ready |= d.arm_wake();
+            }
+        }
+        let woke = if ready {
+            // Frames came after the last empty round: no sleep.
+            self.disarm();
+            self.empty_rounds = 0;
+            self.last_work = now;
+            true
+        } else {
+            self.wait(now, until)
+        };
+        for item in items.iter_mut() {
+            if let Some(d) = device(item) {
+                d.disarm_wake();
+            }
+        }
+        woke
     }
 
     /// Waits for a device fd, the eventfd, or `until` (capped by the nap or
