@@ -197,7 +197,7 @@ pub fn forward(
         )?);
     }
     let macs: Vec<EthernetAddress> = devices.iter().map(|d| d.info().mac).collect();
-    let fds: Vec<_> = devices.iter().map(|d| d.wait_fd()).collect();
+    let fds: Vec<_> = devices.iter().map(|d| d.wait_fds()).collect();
     let idle = IdleConfig {
         busy_poll: config.busy_poll,
         ..IdleConfig::default()

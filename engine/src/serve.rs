@@ -20,7 +20,7 @@ use strata_pools::{Pool, PoolConfig};
 
 use crate::dev::{
     AfPacketConfig, AfPacketDevice, AfPacketError, AfXdpConfig, AfXdpDevice, AfXdpError, Device,
-    PnetDevice, TapConfig, TapDevice, TapError, XdpBind, XdpMode,
+    PnetDevice, QueueGroup, TapConfig, TapDevice, TapError, XdpBind, XdpMode,
 };
 use crate::stack::{Datagram, SocketError, Stack, StackConfig};
 use crate::stats::{Exporter, StatsReader, StatsSnapshot};
@@ -58,6 +58,9 @@ pub struct XdpOptions {
     pub mode: XdpMode,
     /// Copy or zero-copy (`Auto`: zero-copy where the driver can).
     pub bind: XdpBind,
+    /// Queues `0..queues` of the interface, one socket each, polled by one
+    /// thread as a [`QueueGroup`] (default 1).
+    pub queues: u16,
 }
 
 impl Default for XdpOptions {
@@ -65,6 +68,7 @@ impl Default for XdpOptions {
         XdpOptions {
             mode: XdpMode::Native,
             bind: XdpBind::Auto,
+            queues: 1,
         }
     }
 }
@@ -177,6 +181,9 @@ pub struct ServeReport {
     /// What carried it, as the device names itself (`tap`, `afpacket`,
     /// `afxdp-native-copy`, …): the mode it really got.
     pub device: &'static str,
+    /// Frames received on each queue of the port, in queue order (one
+    /// entry unless several AF_XDP queues were opened).
+    pub queue_rx: Vec<u64>,
 }
 
 /// Live figures, once a second.
@@ -227,19 +234,32 @@ pub fn open_device(
                 .map_err(|e| ServeError::Config(e.to_string()))?,
         ),
         Backend::AfXdp(xdp) => {
-            let mut devices = AfXdpDevice::open_port(
+            // One cache per queue, all of one pool (its region is the UMEM).
+            let pool = cache.pool().clone();
+            let mut caches = vec![cache];
+            for _ in 1..xdp.queues {
+                caches.push(pool.cache().map_err(|e| ServeError::Pool(e.to_string()))?);
+            }
+            let devices = AfXdpDevice::open_port(
                 &AfXdpConfig {
                     iface: iface.to_owned(),
                     mac,
                     mode: xdp.mode,
                     bind: xdp.bind,
+                    queues: 0..xdp.queues.max(1),
                     ..AfXdpConfig::default()
                 },
-                vec![cache],
+                caches,
             )?;
-            match devices.pop() {
-                Some(device) => Box::new(device),
-                None => return Err(ServeError::Config("AF_XDP opened no queue".to_owned())),
+            let no_queue = || ServeError::Config("AF_XDP opened no queue".to_owned());
+            let mut queues: Vec<Box<dyn Device>> = devices
+                .into_iter()
+                .map(|d| Box::new(d) as Box<dyn Device>)
+                .collect();
+            if queues.len() == 1 {
+                queues.pop().ok_or_else(no_queue)?
+            } else {
+                Box::new(QueueGroup::new(queues).ok_or_else(no_queue)?)
             }
         }
     })
@@ -381,6 +401,12 @@ pub fn serve(
     if let Some(exporter) = exporter {
         exporter.shutdown();
     }
+    let queue_rx = reports
+        .iter()
+        .flat_map(|r| &r.ports)
+        .flat_map(|p| p.device.queue_stats())
+        .map(|q| q.rx_packets)
+        .collect();
     drop(reports);
     Ok(ServeReport {
         elapsed,
@@ -392,5 +418,6 @@ pub fn serve(
         iface,
         mac,
         device: kind,
+        queue_rx,
     })
 }

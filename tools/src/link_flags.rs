@@ -25,7 +25,7 @@ pub fn parse_backend(text: &str) -> Result<Backend, String> {
     }
 }
 
-/// `--xdp-mode` and `--xdp-bind`, for the `afxdp` backend.
+/// `--xdp-mode`, `--xdp-bind` and `--xdp-queues`, for the `afxdp` backend.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct XdpFlags {
     options: XdpOptions,
@@ -66,6 +66,17 @@ impl XdpFlags {
                     }
                 }
             }
+            "--xdp-queues" => {
+                let text = value(flag, it)?;
+                self.options.queues = match text.parse::<u16>() {
+                    Ok(n @ 1..=64) => n,
+                    _ => {
+                        return Err(format!(
+                        "--xdp-queues takes 1 to 64 (queues 0..N, one socket each), not {text:?}"
+                    ))
+                    }
+                }
+            }
             _ => return Ok(false),
         }
         self.given = true;
@@ -81,7 +92,7 @@ impl XdpFlags {
         match backend {
             Backend::AfXdp(_) => Ok(Backend::AfXdp(self.options)),
             other if self.given => Err(format!(
-                "--xdp-mode and --xdp-bind are for --backend afxdp, not {}",
+                "--xdp-mode, --xdp-bind and --xdp-queues are for --backend afxdp, not {}",
                 other.name()
             )),
             other => Ok(other),
@@ -118,7 +129,7 @@ pub struct LinkFlags {
     pub ipv6: Vec<(Ipv6Addr, u8)>,
     /// `--gateway`.
     pub gateway4: Option<Ipv4Addr>,
-    /// `--xdp-mode`, `--xdp-bind`.
+    /// `--xdp-mode`, `--xdp-bind`, `--xdp-queues`.
     pub xdp: XdpFlags,
 }
 

@@ -36,18 +36,19 @@ commands:
   serve     an interface on a device backend: ARP, ND and ping answered, UDP
             echo and discard, metrics on loopback; Ctrl-C stops
             --iface NAME --backend tap|afpacket|afpacket-pnet|afxdp [--mac MAC]
-            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy]
+            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy] [--xdp-queues N]
             [--ip ADDR/PREFIX]... [--ip6 ADDR/PREFIX]... [--gateway ADDR]
             [--udp-echo PORT]... [--udp-discard PORT]... [--metrics ADDR:PORT]
             [--duration SECS] [--no-dad] [--json] [--config FILE]
             (afpacket: a TPACKET_V3 ring; afpacket-pnet: pnet's datalink channel;
-             afxdp: an AF_XDP socket on queue 0, the pool as its UMEM, zero-copy
+             afxdp: an AF_XDP socket on each of queues 0..N (default 1), one thread
+             polling them all, the pool as their UMEM, zero-copy
              where the driver can (veth: copy); on veth in generic mode frames
              reach XDP only with GRO on: ethtool -K IF gro on)
   gen       UDP to an echo service at a set rate; counts the echoes: lost,
             reordered, duplicated, round-trip latency percentiles
             --iface NAME --backend tap|afpacket|afpacket-pnet|afxdp [--mac MAC]
-            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy] --ip ADDR/PREFIX
+            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy] [--xdp-queues N] --ip ADDR/PREFIX
             [--ip6 ADDR/PREFIX] [--gateway ADDR] --dst ADDR:PORT [--dst-mac MAC]
             [--rate PPS | --bitrate BPS | --max-rate] [--size BYTES|imix] [--flows N]
             [--count N] [--duration SECS] [--linger SECS] [--icmp] [--json]
@@ -56,7 +57,7 @@ commands:
              XDP live frames, BPF_PROG_RUN, no socket: needs --dst-mac; no echoes)
   fwd       forward between two ports, as testpmd does
             --iface A --iface B [--backend tap|afpacket|afpacket-pnet|afxdp]
-            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy]
+            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy] [--xdp-queues N]
             [--mode io|mac|macswap|l3]
             [--route PREFIX/LEN=PORT,MAC]...   (l3: IPv4 by static routes, TTL - 1)
             (--mode rxonly: one --iface, frames received and freed)

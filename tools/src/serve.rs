@@ -138,6 +138,7 @@ fn json(report: &ServeReport) -> String {
             serde_json::json!({
                 "iface": report.iface,
                 "device": report.device,
+                "queue_rx_packets": report.queue_rx,
                 "mac": report.mac.to_string(),
                 "seconds": report.elapsed.as_secs_f64(),
                 "udp_echoed": report.echoed,

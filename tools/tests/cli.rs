@@ -113,7 +113,7 @@ fn bad_input_is_a_clear_error() {
                 "--xdp-mode",
                 "generic",
             ][..],
-            "--xdp-mode and --xdp-bind are for --backend afxdp",
+            "--xdp-mode, --xdp-bind and --xdp-queues are for --backend afxdp",
         ),
         (
             &[
@@ -128,6 +128,18 @@ fn bad_input_is_a_clear_error() {
                 "some",
             ][..],
             "--xdp-bind takes auto, copy or zero-copy",
+        ),
+        (
+            &[
+                "serve",
+                "--iface",
+                "a",
+                "--backend",
+                "afxdp",
+                "--xdp-queues",
+                "0",
+            ][..],
+            "--xdp-queues takes 1 to 64",
         ),
         (&["top"][..], "top needs --url ADDR:PORT"),
         (&["top", "--url", "here"][..], "--url takes ADDR:PORT"),

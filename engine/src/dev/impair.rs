@@ -612,6 +612,10 @@ impl<D: Device> Device for Impaired<D> {
         self.inner.wait_fd()
     }
 
+    fn wait_fds(&self) -> Vec<RawFd> {
+        self.inner.wait_fds()
+    }
+
     fn arm_wake(&mut self) -> bool {
         self.inner.arm_wake()
     }

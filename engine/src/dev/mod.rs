@@ -31,6 +31,7 @@ use strata_pools::NetBuf;
 pub mod afpacket;
 pub mod afxdp;
 pub mod generator;
+pub mod group;
 pub mod impair;
 pub mod null;
 pub mod pair;
@@ -41,6 +42,7 @@ pub mod tap;
 pub use afpacket::{AfPacketConfig, AfPacketCounters, AfPacketDevice, AfPacketError};
 pub use afxdp::{AfXdpConfig, AfXdpCounters, AfXdpDevice, AfXdpError, XdpBind, XdpMode};
 pub use generator::{stamp_of, Generator, GeneratorConfig, GeneratorError};
+pub use group::QueueGroup;
 pub use impair::{ImpairConfig, ImpairCounters, ImpairError, ImpairStats, Impaired, Impairments};
 pub use null::{NullConfig, NullDevice, NullError};
 pub use pair::{pair, PairConfig, PairDevice, PairError};
@@ -111,6 +113,13 @@ pub trait Device: Send {
         None
     }
 
+    /// Every fd an idle worker must sleep on to hear this device (a
+    /// [`QueueGroup`] has one per queue); empty when the device cannot wake
+    /// anyone. By default, [`Device::wait_fd`].
+    fn wait_fds(&self) -> Vec<RawFd> {
+        self.wait_fd().into_iter().collect()
+    }
+
     /// Called by an idle worker just before it sleeps on
     /// [`Device::wait_fd`]. A device whose fd does not become readable by
     /// itself when frames arrive (the in-memory [`PairDevice`]) starts making it
@@ -127,6 +136,12 @@ pub trait Device: Send {
 
     /// The device's counters.
     fn stats(&self) -> DeviceStats;
+
+    /// The counters of each queue the device holds, in queue order (a
+    /// [`QueueGroup`] has several); by default the device's own.
+    fn queue_stats(&self) -> Vec<DeviceStats> {
+        vec![self.stats()]
+    }
 }
 
 impl<D: Device + ?Sized> Device for Box<D> {
@@ -144,6 +159,12 @@ impl<D: Device + ?Sized> Device for Box<D> {
     }
     fn wait_fd(&self) -> Option<RawFd> {
         (**self).wait_fd()
+    }
+    fn wait_fds(&self) -> Vec<RawFd> {
+        (**self).wait_fds()
+    }
+    fn queue_stats(&self) -> Vec<DeviceStats> {
+        (**self).queue_stats()
     }
     fn arm_wake(&mut self) -> bool {
         (**self).arm_wake()

@@ -683,7 +683,7 @@ impl WorkerSet {
         cpu: Option<usize>,
         started: &mpsc::Sender<Started>,
     ) -> Result<usize, WorkerError> {
-        let fds: Vec<_> = job.ports.iter().map(|p| p.device.wait_fd()).collect();
+        let fds: Vec<_> = job.ports.iter().map(|p| p.device.wait_fds()).collect();
         let idler = Idler::new(config.idle, &fds).map_err(|source| WorkerError::Io {
             what: "worker poller",
             source,
@@ -718,7 +718,7 @@ impl WorkerSet {
         started: &mpsc::Sender<Started>,
     ) -> Result<usize, WorkerError> {
         let io = |what, source| WorkerError::Io { what, source };
-        let fds: Vec<_> = job.ports.iter().map(|p| p.device.wait_fd()).collect();
+        let fds: Vec<_> = job.ports.iter().map(|p| p.device.wait_fds()).collect();
         let rx_idler = Idler::new(config.idle, &fds).map_err(|e| io("rx poller", e))?;
         // The worker waits only on its eventfd: the RX thread wakes it.
         let idler = Idler::new(config.idle, &[]).map_err(|e| io("worker poller", e))?;

@@ -113,10 +113,11 @@ pub(crate) enum IdleStep {
 }
 
 impl Idler {
-    /// A poller with its eventfd waker; `fds` are the devices' wait fds.
+    /// A poller with its eventfd waker; `fds` are the devices' wait fds
+    /// ([`Device::wait_fds`]: empty for a device that cannot wake anyone).
     pub(crate) fn new(
         config: IdleConfig,
-        fds: &[Option<std::os::fd::RawFd>],
+        fds: &[Vec<std::os::fd::RawFd>],
     ) -> std::io::Result<Idler> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKE_TOKEN)?;
@@ -131,7 +132,7 @@ impl Idler {
             empty_rounds: 0,
             last_work: Instant::now(),
             armed: false,
-            napping: fds.iter().any(Option::is_none),
+            napping: fds.iter().any(Vec::is_empty),
             fds: fds.iter().flatten().copied().collect(),
             sleeps: 0,
         })
