@@ -61,6 +61,9 @@ pub struct XdpOptions {
     /// Queues `0..queues` of the interface, one socket each, polled by one
     /// thread as a [`QueueGroup`] (default 1).
     pub queues: u16,
+    /// Entries per ring of each socket (fill, completion, RX, TX), a power
+    /// of two (default 2048).
+    pub ring_size: u32,
 }
 
 impl Default for XdpOptions {
@@ -69,6 +72,7 @@ impl Default for XdpOptions {
             mode: XdpMode::Native,
             bind: XdpBind::Auto,
             queues: 1,
+            ring_size: AfXdpConfig::default().ring_size,
         }
     }
 }
@@ -247,6 +251,7 @@ pub fn open_device(
                     mode: xdp.mode,
                     bind: xdp.bind,
                     queues: 0..xdp.queues.max(1),
+                    ring_size: xdp.ring_size,
                     ..AfXdpConfig::default()
                 },
                 caches,

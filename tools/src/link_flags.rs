@@ -25,7 +25,8 @@ pub fn parse_backend(text: &str) -> Result<Backend, String> {
     }
 }
 
-/// `--xdp-mode`, `--xdp-bind` and `--xdp-queues`, for the `afxdp` backend.
+/// `--xdp-mode`, `--xdp-bind`, `--xdp-queues` and `--xdp-ring-size`, for the
+/// `afxdp` backend.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct XdpFlags {
     options: XdpOptions,
@@ -77,6 +78,17 @@ impl XdpFlags {
                     }
                 }
             }
+            "--xdp-ring-size" => {
+                let text = value(flag, it)?;
+                self.options.ring_size = match text.parse::<u32>() {
+                    Ok(n) if n.is_power_of_two() && (64..=32768).contains(&n) => n,
+                    _ => {
+                        return Err(format!(
+                            "--xdp-ring-size takes a power of two from 64 to 32768, not {text:?}"
+                        ))
+                    }
+                }
+            }
             _ => return Ok(false),
         }
         self.given = true;
@@ -92,7 +104,7 @@ impl XdpFlags {
         match backend {
             Backend::AfXdp(_) => Ok(Backend::AfXdp(self.options)),
             other if self.given => Err(format!(
-                "--xdp-mode, --xdp-bind and --xdp-queues are for --backend afxdp, not {}",
+                "--xdp-* flags are for --backend afxdp, not {}",
                 other.name()
             )),
             other => Ok(other),
@@ -129,7 +141,7 @@ pub struct LinkFlags {
     pub ipv6: Vec<(Ipv6Addr, u8)>,
     /// `--gateway`.
     pub gateway4: Option<Ipv4Addr>,
-    /// `--xdp-mode`, `--xdp-bind`, `--xdp-queues`.
+    /// `--xdp-mode`, `--xdp-bind`, `--xdp-queues`, `--xdp-ring-size`.
     pub xdp: XdpFlags,
 }
 

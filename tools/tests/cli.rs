@@ -113,7 +113,7 @@ fn bad_input_is_a_clear_error() {
                 "--xdp-mode",
                 "generic",
             ][..],
-            "--xdp-mode, --xdp-bind and --xdp-queues are for --backend afxdp",
+            "--xdp-* flags are for --backend afxdp",
         ),
         (
             &[

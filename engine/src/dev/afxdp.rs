@@ -69,7 +69,10 @@ pub struct AfXdpConfig {
     pub bind: XdpBind,
     /// The queues to open, one socket each (e.g. `0..1`).
     pub queues: std::ops::Range<u16>,
-    /// Entries per ring (fill, completion, RX, TX), a power of two.
+    /// Entries per ring (fill, completion, RX, TX), a power of two
+    /// (default 2048, as DPDK's `net_af_xdp`: on veth, 2048 received 1.5%
+    /// more than 4096 from the same sender, the smaller set of frames in
+    /// flight staying in the sending core's cache).
     pub ring_size: u32,
     /// Use the kernel's `need_wakeup` flags (fewer system calls).
     pub need_wakeup: bool,
@@ -85,7 +88,7 @@ impl Default for AfXdpConfig {
             mode: XdpMode::Native,
             bind: XdpBind::Auto,
             queues: 0..1,
-            ring_size: 4096,
+            ring_size: 2048,
             need_wakeup: true,
             mtu: 1500,
         }
