@@ -62,7 +62,7 @@ pub struct XdpOptions {
     /// thread as a [`QueueGroup`] (default 1).
     pub queues: u16,
     /// Entries per ring of each socket (fill, completion, RX, TX), a power
-    /// of two (default 2048).
+    /// of two (default 4096).
     pub ring_size: u32,
 }
 

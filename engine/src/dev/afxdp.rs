@@ -70,9 +70,9 @@ pub struct AfXdpConfig {
     /// The queues to open, one socket each (e.g. `0..1`).
     pub queues: std::ops::Range<u16>,
     /// Entries per ring (fill, completion, RX, TX), a power of two
-    /// (default 2048, as DPDK's `net_af_xdp`: on veth, 2048 received 1.5%
-    /// more than 4096 from the same sender, the smaller set of frames in
-    /// flight staying in the sending core's cache).
+    /// (default 4096: on veth, 6 interleaved runs against 2048 received
+    /// 1.3% more busy-polling and lost half as much sleeping between
+    /// bursts).
     pub ring_size: u32,
     /// Use the kernel's `need_wakeup` flags (fewer system calls).
     pub need_wakeup: bool,
@@ -88,7 +88,7 @@ impl Default for AfXdpConfig {
             mode: XdpMode::Native,
             bind: XdpBind::Auto,
             queues: 0..1,
-            ring_size: 2048,
+            ring_size: 4096,
             need_wakeup: true,
             mtu: 1500,
         }
