@@ -118,13 +118,7 @@ impl Device for QueueGroup {
     fn stats(&self) -> DeviceStats {
         let mut sum = DeviceStats::default();
         for q in &self.queues {
-            let s = q.stats();
-            sum.rx_packets += s.rx_packets;
-            sum.rx_bytes += s.rx_bytes;
-            sum.rx_dropped += s.rx_dropped;
-            sum.tx_packets += s.tx_packets;
-            sum.tx_bytes += s.tx_bytes;
-            sum.tx_dropped += s.tx_dropped;
+            sum += q.stats();
         }
         sum
     }

@@ -89,6 +89,18 @@ pub struct DeviceStats {
     pub tx_dropped: u64,
 }
 
+impl std::ops::AddAssign for DeviceStats {
+    /// Counts `other`'s frames too (a port's queues summed).
+    fn add_assign(&mut self, other: DeviceStats) {
+        self.rx_packets += other.rx_packets;
+        self.rx_bytes += other.rx_bytes;
+        self.rx_dropped += other.rx_dropped;
+        self.tx_packets += other.tx_packets;
+        self.tx_bytes += other.tx_bytes;
+        self.tx_dropped += other.tx_dropped;
+    }
+}
+
 /// One receive/transmit queue pair of a port. See the module documentation.
 pub trait Device: Send {
     /// What the device is.
