@@ -197,6 +197,7 @@ fn json(r: &FwdReport, c: &FwdConfig) -> String {
                 "rx": p.rx,
                 "tx": p.tx,
                 "tx_dropped": p.tx_dropped,
+                "rx_lost": p.device.rx_dropped,
                 "rx_pps": p.rx as f64 / secs,
                 "tx_pps": p.tx as f64 / secs,
             })
@@ -233,10 +234,11 @@ fn summary(r: &FwdReport, c: &FwdConfig) -> String {
     let mut text = format!("fwd: mode {}, {:.1} s\n", c.mode.name(), secs);
     for (p, cfg) in r.ports.iter().zip(&c.ports) {
         text += &format!(
-            "  {:<10} rx {:>10} ({:>9.0} pps)  tx {:>10} ({:>9.0} pps)  tx dropped {}\n",
+            "  {:<10} rx {:>10} ({:>9.0} pps)  lost before rx {}  tx {:>10} ({:>9.0} pps)  tx dropped {}\n",
             cfg.iface,
             p.rx,
             p.rx as f64 / secs,
+            p.device.rx_dropped,
             p.tx,
             p.tx as f64 / secs,
             p.tx_dropped

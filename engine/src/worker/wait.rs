@@ -31,8 +31,18 @@ pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
 pub struct IdleConfig {
     /// Consecutive empty rounds before a thread may wait (default 1000).
     pub rounds: u32,
-    /// And at least this long since the last work (default 100 µs).
+    /// And at least this long since the last work (default 100 µs). The
+    /// spell grows when waking finds a backlog; see [`IdleConfig::max_spell`].
     pub spell: Duration,
+    /// How long the spell may grow (default 50 ms). When a wake-up finds at
+    /// least a full receive burst of work waiting (32 units), traffic comes in bursts
+    /// with gaps the thread slept through and then woke too late for: the
+    /// next spell covers a gap a quarter longer than that one, so the
+    /// thread polls through such gaps instead (as a NIC's interrupt
+    /// moderation would hold the interrupt). A wake-up that finds little
+    /// waiting, or a wait that ends by timeout, halves it again, so sparse
+    /// traffic keeps the thread asleep.
+    pub max_spell: Duration,
     /// Longest wait when some device has no fd to wake the thread: it naps
     /// and polls (default 10 ms).
     pub nap: Duration,
@@ -48,10 +58,27 @@ impl Default for IdleConfig {
         IdleConfig {
             rounds: 1000,
             spell: Duration::from_micros(100),
+            max_spell: Duration::from_millis(50),
             nap: Duration::from_millis(10),
             max_sleep: Duration::from_secs(1),
             busy_poll: false,
         }
+    }
+}
+
+/// Units of work found in the first round after a wake-up that count as a
+/// backlog: a full receive burst.
+pub(crate) const BACKLOG: usize = 32;
+
+/// The spell after a wake-up that ended an idle gap of `gap` and found
+/// `work` waiting, from the spell `current` (see [`IdleConfig::max_spell`]).
+fn next_spell(config: &IdleConfig, current: Duration, gap: Duration, work: usize) -> Duration {
+    let floor = config.spell;
+    let ceiling = config.max_spell.max(floor);
+    if work >= BACKLOG {
+        (gap + gap / 4).clamp(floor, ceiling).max(current)
+    } else {
+        (current / 2).max(floor)
     }
 }
 
@@ -99,6 +126,11 @@ pub(crate) struct Idler {
     fds: Vec<std::os::fd::RawFd>,
     /// Waits so far.
     pub(crate) sleeps: u64,
+    /// The spell now (grown by backlogs, see [`IdleConfig::max_spell`]).
+    spell: Duration,
+    /// The idle gap a wake-up just ended, until the next round says how
+    /// much was waiting.
+    woke_after: Option<Duration>,
 }
 
 /// What the idle state says after a round.
@@ -135,6 +167,8 @@ impl Idler {
             napping: fds.iter().any(Vec::is_empty),
             fds: fds.iter().flatten().copied().collect(),
             sleeps: 0,
+            spell: config.spell,
+            woke_after: None,
         })
     }
 
@@ -146,6 +180,9 @@ impl Idler {
     /// Accounts for a round that did `work` units; says what to do next.
     #[inline]
     pub(crate) fn after_round(&mut self, work: usize, now: Instant) -> IdleStep {
+        if let Some(gap) = self.woke_after.take() {
+            self.spell = next_spell(&self.config, self.spell, gap, work);
+        }
         if work > 0 {
             self.empty_rounds = 0;
             self.last_work = now;
@@ -160,7 +197,7 @@ impl Idler {
         self.empty_rounds = self.empty_rounds.saturating_add(1);
         if self.config.busy_poll
             || self.empty_rounds < self.config.rounds
-            || now.saturating_duration_since(self.last_work) < self.config.spell
+            || now.saturating_duration_since(self.last_work) < self.spell
         {
             return IdleStep::Poll;
         }
@@ -220,6 +257,7 @@ impl Idler {
         };
         let timeout = until.map_or(cap, |t| t.min(cap));
         self.sleeps += 1;
+        let idle_since = self.last_work;
         // Registering checks readiness: a frame that came after the last
         // empty round wakes the wait at once.
         let registry = self.poll.registry();
@@ -256,9 +294,15 @@ impl Idler {
         }
         self.disarm();
         if woke {
-            // Back to busy polling for at least one spell.
+            // Back to busy polling for at least one spell; the next round
+            // says whether the spell should grow (`next_spell`).
+            let awake = now.max(Instant::now());
+            self.woke_after = Some(awake.saturating_duration_since(idle_since));
             self.empty_rounds = 0;
-            self.last_work = now.max(Instant::now());
+            self.last_work = awake;
+        } else {
+            // Nothing came: the spell shrinks back.
+            self.spell = (self.spell / 2).max(self.config.spell);
         }
         // After a timeout the spell still holds: one empty round re-arms,
         // the next waits again (a napping thread polls twice per nap).
@@ -302,4 +346,37 @@ fn stat_fields() -> Option<Vec<String>> {
     // The command name is in parentheses and may hold spaces or ')'.
     let rest = &text[text.rfind(')')? + 1..];
     Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+#[cfg(test)]
+mod spell_tests {
+    use super::*;
+
+    #[test]
+    fn the_spell_grows_with_backlogs_and_shrinks_without() {
+        let config = IdleConfig::default();
+        let ms = Duration::from_millis;
+        let floor = config.spell;
+        // A 24 ms gap that ended with a backlog: the next spell covers 30 ms.
+        let s = next_spell(&config, floor, ms(24), BACKLOG);
+        assert_eq!(s, ms(30));
+        // A shorter backlogged gap never shrinks it.
+        assert_eq!(next_spell(&config, s, ms(2), 100), ms(30));
+        // Capped: a 1 s gap gives the longest spell, no more.
+        assert_eq!(next_spell(&config, floor, ms(1000), 64), config.max_spell);
+        // Sparse traffic (a frame or two after a wake) halves it, down to
+        // the configured spell and no lower.
+        assert_eq!(next_spell(&config, ms(30), ms(24), 1), ms(15));
+        let mut s = ms(30);
+        for _ in 0..20 {
+            s = next_spell(&config, s, ms(500), 0);
+        }
+        assert_eq!(s, floor);
+        // A configuration whose longest spell is below the spell keeps the spell.
+        let flat = IdleConfig {
+            max_spell: Duration::ZERO,
+            ..config
+        };
+        assert_eq!(next_spell(&flat, floor, ms(24), BACKLOG), floor);
+    }
 }
