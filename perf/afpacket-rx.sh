@@ -28,8 +28,7 @@ target=${CARGO_TARGET_DIR:-$root/target}
 . "$root/perf/lib.sh"
 needs afpacket-rx dpdk-testpmd
 
-(cd "$root" && cargo build --release -q -p strata-tools)
-strata=$target/release/strata
+build
 
 tx=strata-perf-tx-$$
 rx=strata-perf-rx-$$

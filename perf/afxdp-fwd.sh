@@ -27,9 +27,7 @@ target=${CARGO_TARGET_DIR:-$root/target}
 . "$root/perf/lib.sh"
 needs afxdp-fwd dpdk-testpmd ethtool
 
-(cd "$root" && cargo build --release -q -p strata-tools && cargo build --release -q -p strata-perf --example xdp_drop)
-strata=$target/release/strata
-xdp_drop=$target/release/examples/xdp_drop
+build --drop
 
 src=strata-perf-fs-$$
 fw=strata-perf-ff-$$

@@ -32,9 +32,7 @@ target=${CARGO_TARGET_DIR:-$root/target}
 . "$root/perf/lib.sh"
 needs gen-tx dpdk-testpmd trafgen ethtool
 
-(cd "$root" && cargo build --release -q -p strata-tools && cargo build --release -q -p strata-perf --example xdp_drop)
-strata=$target/release/strata
-xdp_drop=$target/release/examples/xdp_drop
+build --drop
 
 tx=strata-perf-gtx-$$
 rx=strata-perf-grx-$$

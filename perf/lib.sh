@@ -6,8 +6,20 @@
 #   netns NS...          creates the namespaces (and $work, a scratch
 #                        directory); everything they hold is killed and they
 #                        are removed on exit, also on failure
+#   build [--drop]       builds the strata command into $strata (and, with
+#                        --drop, examples/xdp_drop into $xdp_drop), under the
+#                        $root and $target the script set
 #   eal PREFIX           DPDK EAL flags for a machine without PCI or huge pages
 #   median, minmax       of numbers on stdin, one per line
+
+build() {
+    (cd "$root" && cargo build --release -q -p strata-tools)
+    strata=$target/release/strata
+    if [ "${1:-}" = --drop ]; then
+        (cd "$root" && cargo build --release -q -p strata-perf --example xdp_drop)
+        xdp_drop=$target/release/examples/xdp_drop
+    fi
+}
 
 needs() {
     local name=$1; shift
