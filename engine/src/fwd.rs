@@ -28,7 +28,7 @@ use strata_l2::EthernetAddress;
 use strata_pools::{NetBuf, Pool, PoolConfig};
 
 use crate::dev::{Device, DeviceStats};
-use crate::serve::{open_device, Backend, ServeError};
+use crate::serve::{open_device, pool_frames, Backend, ServeError};
 use crate::worker::wait::{IdleStep, Idler};
 use crate::worker::IdleConfig;
 
@@ -180,8 +180,9 @@ pub fn forward(
             config.ports.len()
         )));
     }
+    let backends: Vec<Backend> = config.ports.iter().map(|p| p.backend).collect();
     let pool = Pool::new(PoolConfig {
-        frames: 8192,
+        frames: pool_frames(&backends, 8192),
         ..PoolConfig::named("fwd")
     })
     .map_err(|e| ServeError::Pool(e.to_string()))?;

@@ -24,7 +24,7 @@ use hdrhistogram::Histogram;
 use strata_l2::EthernetAddress;
 use strata_pools::{Pool, PoolConfig};
 
-use crate::serve::{open_device, Backend, ServeError};
+use crate::serve::{open_device, pool_frames, Backend, ServeError};
 use crate::stack::{Datagram, Stack, StackConfig};
 use crate::stats::{StatsReader, StatsSnapshot};
 use crate::worker::{AppContext, Pinning, WorkerConfig, WorkerJob, WorkerSet};
@@ -194,7 +194,7 @@ pub fn generate(
         return Err(GenError::Config("--rate must be above 0".to_owned()));
     }
     let pool = Pool::new(PoolConfig {
-        frames: 8192,
+        frames: pool_frames(&[config.backend], 8192),
         ..PoolConfig::named("gen")
     })
     .map_err(|e| GenError::Config(format!("pool: {e}")))?;

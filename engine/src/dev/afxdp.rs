@@ -30,6 +30,7 @@ use strata_pools::{NetBuf, PoolCache, RawFrame};
 use super::{Device, DeviceInfo, DeviceStats};
 use crate::sys::bpf::{self, Link, LoadError, Map, Program};
 use crate::sys::packet;
+use crate::sys::prefetch;
 use crate::sys::xsk::{Desc, Umem, XskConfig, XskError, XskSocket};
 
 pub use crate::sys::bpf::XdpMode;
@@ -579,6 +580,17 @@ impl Device for AfXdpDevice {
         let socket = self.socket.as_mut().unwrap_or_else(|| unreachable!());
         let mut r = socket.tx.reserve(want);
         let n = r.room() as usize;
+        if !self.zero_copy {
+            // In copy mode the kernel copies each frame into an sk_buff
+            // inside the `sendto` below, one frame after another, so every
+            // frame whose bytes another core wrote (a forwarded frame: the
+            // receive side's copy runs where the NAPI poll runs) costs it a
+            // full miss. Asking for all of them first overlaps the misses:
+            // 5-7% more frames forwarded on veth (perf/afxdp-fwd.sh).
+            for buf in &bufs[..n] {
+                prefetch::read(buf.data());
+            }
+        }
         let mut sent = 0u64;
         let mut bytes = 0u64;
         for buf in bufs.drain(..n) {

@@ -8,9 +8,11 @@
 //!   interface's index and Ethernet address;
 //! - [`bpf`]: maps, XDP programs, bpf links and live-frame test runs
 //!   through `bpf(2)`;
-//! - [`xsk`]: AF_XDP sockets and their four rings.
+//! - [`xsk`]: AF_XDP sockets and their four rings;
+//! - [`prefetch`]: asking for cache lines ahead of use.
 
 pub mod bpf;
 pub mod packet;
+pub mod prefetch;
 pub mod tap;
 pub mod xsk;
