@@ -7,10 +7,16 @@
 //!   `xdp-trafficgen` does: the kernel sends each copy out of the interface
 //!   without an `sk_buff` or a socket (Linux 5.18+). Each run costs the
 //!   kernel a fixed set-up of tens of milliseconds, so runs last about a
-//!   quarter of a second: at a set rate the average is kept by the wall clock, but the
-//!   frames of a run leave as fast as the kernel sends them (bursts of
-//!   250 ms). Every frame is the same one (no sequence number, no
-//!   timestamp): it measures what a receiver takes, not round trips.
+//!   quarter of a second. At a set rate the frames of a run are spaced
+//!   out: the program spins a counted loop before each `XDP_TX`, its
+//!   length steered run by run ([`Spacer`]) from the time per frame the
+//!   kernel reports, so the run's pace is a little above the rate and the
+//!   wall clock trims the average to it. The kernel hands the frames to
+//!   the interface a batch (64) at a time, so what leaves is batches of
+//!   64 at the rate's spacing; below about 100 000 frames/s (the longest
+//!   loop) runs go at that pace and pause between. Every frame is the same one (no
+//!   sequence number, no timestamp): it measures what a receiver takes,
+//!   not round trips.
 //! - [`DropCeiling`]: an XDP program that drops and counts every frame an
 //!   interface receives: the receive ceiling AF_XDP receivers are compared
 //!   with (`perf/afxdp-rx.sh`).
@@ -135,6 +141,97 @@ impl Default for LiveConfig {
     }
 }
 
+/// Steers the spin loop of the live-frames program so each frame takes a
+/// set time: the time per frame grows with the loop's turns (about 0.2 ns a
+/// turn here, on top of the 60 ns the kernel takes to send and receive a
+/// frame on veth), so after each run the turns move by the error over the
+/// slope, and the slope is learned from the last two runs. Pure: fed the
+/// kernel's measured time per frame, it answers the next run's turns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spacer {
+    /// The time per frame the rate gives, ns.
+    period: f64,
+    /// The time per frame aimed at (the period less each frame's share of
+    /// a run's set-up, and a little headroom), ns.
+    target: f64,
+    spin: u32,
+    /// ns per turn, as last measured (or assumed).
+    slope: f64,
+    last: Option<(u32, f64)>,
+}
+
+impl Spacer {
+    /// What a frame costs with no loop, assumed before the first run (ns).
+    const BASE_NS: f64 = 60.0;
+    /// The slope assumed before two runs measured it (ns per turn).
+    const SLOPE_NS: f64 = 0.2;
+    /// The run's pace is this much above the rate; the wall clock keeps the
+    /// average (a pace below it could never catch up).
+    const HEADROOM: f64 = 1.02;
+
+    /// A spacer for `rate` frames per second (positive).
+    pub fn new(rate: f64) -> Spacer {
+        let period = 1e9 / rate;
+        let target = period / Self::HEADROOM;
+        let mut s = Spacer {
+            period,
+            target,
+            spin: 0,
+            slope: Self::SLOPE_NS,
+            last: None,
+        };
+        s.spin = s.turns((target - Self::BASE_NS) / Self::SLOPE_NS);
+        s
+    }
+
+    /// The loop's turns for the next run.
+    pub fn spin(&self) -> u32 {
+        self.spin
+    }
+
+    fn turns(&self, x: f64) -> u32 {
+        if x.is_finite() {
+            x.clamp(0.0, f64::from(bpf::programs::MAX_SPIN)) as u32
+        } else {
+            self.spin
+        }
+    }
+
+    /// Whether the loop can slow frames to the rate: not when even the
+    /// longest loop leaves them faster (then runs must be short, and pause
+    /// between).
+    pub fn keeps_pace(&self) -> bool {
+        self.spin < bpf::programs::MAX_SPIN
+            || self.last.is_some_and(|(_, ns)| ns >= self.target * 0.98)
+    }
+
+    /// Each run also costs the kernel a set-up in which nothing is sent:
+    /// `ns` per frame of the run, taken out of the time a frame may take.
+    pub fn set_overhead(&mut self, ns: f64) {
+        if ns.is_finite() && ns >= 0.0 {
+            self.target = (self.period - ns).max(0.0) / Self::HEADROOM;
+        }
+    }
+
+    /// A run with [`Spacer::spin`] turns took `ns` per frame.
+    pub fn observe(&mut self, ns: f64) {
+        if !(ns.is_finite() && ns > 0.0) {
+            return;
+        }
+        if let Some((spin, was)) = self.last {
+            let turns = f64::from(self.spin) - f64::from(spin);
+            let slope = (ns - was) / turns;
+            // Two runs far enough apart to tell, with a sane answer.
+            if turns.abs() >= 16.0 && (0.01..=20.0).contains(&slope) {
+                self.slope = slope;
+            }
+        }
+        self.last = Some((self.spin, ns));
+        let next = f64::from(self.spin) + (self.target - ns) / self.slope;
+        self.spin = self.turns(next);
+    }
+}
+
 /// What [`live_frames`] did.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LiveReport {
@@ -186,13 +283,17 @@ pub fn live_frames(config: &LiveConfig, stop: &AtomicBool) -> Result<LiveReport,
     }
     let iface = &config.iface;
     let index = ifindex(iface)?;
-    let program =
-        Program::load_xdp(&bpf::programs::transmit(), "strata_livegen").map_err(|source| {
-            XdpError::Load {
+    let load = |spin| {
+        Program::load_xdp(&bpf::programs::transmit_spaced(spin), "strata_livegen").map_err(
+            |source| XdpError::Load {
                 iface: iface.clone(),
                 source,
-            }
-        })?;
+            },
+        )
+    };
+    let mut spacer = config.rate.map(Spacer::new);
+    let mut loaded = spacer.map_or(0, |s| s.spin());
+    let mut program = load(loaded)?;
     // Frames per run: sized from the last run to last about RUN_TARGET;
     // at a set rate, what the rate allows in RUN_TARGET.
     let mut slice = config.rate.map_or(1 << 16, |r| {
@@ -225,24 +326,71 @@ pub fn live_frames(config: &LiveConfig, stop: &AtomicBool) -> Result<LiveReport,
         }
         let mut n = slice.min(left);
         if let Some(rate) = config.rate {
-            // What the rate allows by now, in runs of at least half a
-            // slice (or the rest owed at the end): wait for it.
+            // The run's own pace (the spin loop) keeps it on the schedule,
+            // so a run starts whenever the schedule is not behind us; ahead
+            // of it (the loop cannot be long enough, or the pace is off) we
+            // wait for it.
             let due = (elapsed.as_secs_f64() * rate) as u64;
-            if over.is_none() && due < sent + (n / 2).max(1) {
-                let wait = (sent + (n / 2).max(1)) as f64 / rate - elapsed.as_secs_f64();
+            let step = (slice / 8).max(1);
+            let paced = spacer.is_some_and(|s| s.keeps_pace());
+            // Paced runs start when the schedule is not behind us; runs
+            // faster than the rate (no loop is long enough) send what is
+            // due, a step at least, and so never get ahead of it.
+            let ready = if paced {
+                sent <= due + step
+            } else {
+                due >= sent + step
+            };
+            if over.is_none() && !ready {
+                // Until `due` reaches the frame count that makes it ready.
+                let at = if paced { sent - step } else { sent + step };
+                let wait = at.saturating_sub(due) as f64 / rate;
                 std::thread::sleep(Duration::from_secs_f64(wait.clamp(0.0, 0.01)));
                 continue;
             }
-            n = n.min(due - sent);
+            if !paced && over.is_none() {
+                n = n.min(due - sent);
+            }
+            // Never past what the whole duration allows: once all of it
+            // went, wait for the end.
+            if let Some(d) = config.duration {
+                let rest = ((d.as_secs_f64() * rate) as u64).saturating_sub(sent);
+                if rest == 0 {
+                    let wait = d.saturating_sub(elapsed).min(Duration::from_millis(10));
+                    std::thread::sleep(wait);
+                    continue;
+                }
+                n = n.min(rest);
+            }
+        }
+        if let Some(spin) = spacer.map(|s| s.spin()) {
+            // A new loop length is a new program (the verifier bounds the
+            // loop by its constant); loading one takes about a millisecond.
+            if spin != loaded {
+                program = load(spin)?;
+                loaded = spin;
+            }
         }
         let t0 = Instant::now();
-        program
+        let per_frame = program
             .run_live(index, &config.frame, n as u32, config.batch)
             .map_err(|source| XdpError::Kernel {
                 iface: iface.clone(),
                 what: "running the program over live frames",
                 source,
             })?;
+        if let Some(s) = spacer.as_mut() {
+            // The kernel's own time per frame leaves the run's set-up out;
+            // the rest of the run's time is that set-up.
+            let wall = t0.elapsed().as_secs_f64() * 1e9 / n as f64;
+            let ns = if per_frame > 0 {
+                f64::from(per_frame)
+            } else {
+                wall
+            };
+            s.set_overhead(wall - ns);
+            s.observe(ns);
+        }
         sent += n;
         runs += 1;
         if config.rate.is_none() {
@@ -309,5 +457,67 @@ impl DropCeiling {
     /// The kernel's refusal to read the counter.
     pub fn dropped(&self) -> io::Result<u64> {
         self.counter.get_u64(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sender's time per frame with `spin` turns: `base` ns, then `slope`
+    /// ns a turn, a little bent (the first turns cost more, as measured).
+    fn plant(base: f64, slope: f64, spin: u32) -> f64 {
+        let x = f64::from(spin);
+        base + slope * x + 20.0 * (1.0 - (-x / 50.0).exp())
+    }
+
+    fn settle(rate: f64, base: f64, slope: f64, runs: usize) -> (Spacer, f64) {
+        let mut s = Spacer::new(rate);
+        let mut ns = 0.0;
+        for _ in 0..runs {
+            ns = plant(base, slope, s.spin());
+            s.observe(ns);
+        }
+        (s, ns)
+    }
+
+    #[test]
+    fn the_spacer_finds_the_pace_of_the_rate() {
+        for rate in [120e3, 300e3, 1e6, 4e6, 8e6] {
+            for (base, slope) in [(60.0, 0.17), (115.0, 0.17), (60.0, 0.5)] {
+                let (s, ns) = settle(rate, base, slope, 8);
+                let target = 1e9 / (rate * Spacer::HEADROOM);
+                assert!(
+                    (ns / target - 1.0).abs() < 0.02,
+                    "rate {rate}, base {base}, slope {slope}: {ns} ns a frame for {target} (spin {})",
+                    s.spin()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rates_past_the_ends_get_no_loop_or_the_longest() {
+        // Faster than the sender goes: no loop at all.
+        let (s, _) = settle(30e6, 60.0, 0.17, 4);
+        assert_eq!(s.spin(), 0);
+        assert!(s.keeps_pace());
+        // Slower than the longest loop spaces frames: the longest (the
+        // wall clock then keeps the average, in short runs).
+        let (s, _) = settle(1e3, 60.0, 0.17, 4);
+        assert_eq!(s.spin(), bpf::programs::MAX_SPIN);
+        assert!(!s.keeps_pace());
+        let (s, _) = settle(1e6, 60.0, 0.17, 4);
+        assert!(s.keeps_pace());
+    }
+
+    #[test]
+    fn nonsense_measurements_change_nothing() {
+        let mut s = Spacer::new(1e6);
+        let before = s;
+        for ns in [0.0, -5.0, f64::NAN, f64::INFINITY] {
+            s.observe(ns);
+        }
+        assert_eq!(s, before);
     }
 }

@@ -1107,8 +1107,9 @@ fn strata_pings_kernel(ns: &Netns, link_args: &[&str]) {
 /// `strata gen --live-frames`: the kernel itself sends Strata's frame
 /// through XDP live frames (no socket); the far kernel receives every one,
 /// and tshark finds each well formed with good checksums. The rate is kept
-/// on average over a second (each run of the program is a burst, and each
-/// costs the kernel tens of milliseconds of set-up, more on a busy machine).
+/// on average over a second (20 000/s is below what the longest spin loop
+/// spaces, so runs go at about 100 000/s and pause between; each run costs
+/// the kernel tens of milliseconds of set-up, more on a busy machine).
 #[test]
 fn strata_gen_live_frames_reach_the_kernel() {
     if !can_run() {

@@ -136,6 +136,11 @@ impl Insn {
         Insn::new(0x15, dst, 0, off, imm)
     }
 
+    /// `if dst != imm goto +off`.
+    const fn jump_ne_imm(dst: u8, imm: i32, off: i16) -> Insn {
+        Insn::new(0x55, dst, 0, off, imm)
+    }
+
     /// Calls helper `func`.
     const fn call(func: i32) -> Insn {
         Insn::new(0x85, 0, 0, 0, func)
@@ -205,8 +210,31 @@ pub mod programs {
     /// Sends every frame back out of the interface it came in on: run over
     /// live frames, a generator.
     pub fn transmit() -> Vec<Insn> {
-        vec![Insn::mov_imm(0, action::TX), Insn::exit()]
+        transmit_spaced(0)
     }
+
+    /// Spins a loop `spin` times, then sends the frame back out of the
+    /// interface it came in on: over live frames, a generator whose frames
+    /// leave spaced apart (the kernel verifies the loop bounded by the
+    /// constant; at most [`MAX_SPIN`]).
+    pub fn transmit_spaced(spin: u32) -> Vec<Insn> {
+        let spin = spin.min(MAX_SPIN);
+        let mut p = Vec::with_capacity(5);
+        if spin > 0 {
+            p.extend([
+                Insn::mov_imm(1, spin as i32),
+                // loop: r1 -= 1; if r1 != 0 goto loop
+                Insn::add_imm(1, -1),
+                Insn::jump_ne_imm(1, 0, -2),
+            ]);
+        }
+        p.extend([Insn::mov_imm(0, action::TX), Insn::exit()]);
+        p
+    }
+
+    /// The longest loop [`transmit_spaced`] builds: the verifier walks
+    /// every turn of it (two instructions each, within its million).
+    pub const MAX_SPIN: u32 = 1 << 16;
 }
 
 fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<libc::c_long> {
@@ -538,5 +566,28 @@ mod tests {
         assert_eq!(std::mem::size_of::<TestRunAttr>(), 80);
         assert_eq!(std::mem::size_of::<MapElemAttr>(), 32);
         assert_eq!(name16("strata-xsk map!"), *b"strataxskmap\0\0\0\0");
+    }
+
+    #[test]
+    fn the_spaced_transmitter_counts_down_then_sends() {
+        let p = programs::transmit_spaced(300);
+        assert_eq!(
+            p,
+            [
+                Insn::mov_imm(1, 300),
+                Insn::add_imm(1, -1),
+                Insn::jump_ne_imm(1, 0, -2),
+                Insn::mov_imm(0, 3),
+                Insn::exit()
+            ]
+        );
+        // `if r1 != 0 goto -2` lands on the decrement (jumps count from the
+        // next instruction).
+        assert_eq!((p[2].code, p[2].off), (0x55, -2));
+        // Past the longest loop, the longest.
+        assert_eq!(
+            programs::transmit_spaced(u32::MAX)[0],
+            Insn::mov_imm(1, programs::MAX_SPIN as i32)
+        );
     }
 }
