@@ -229,7 +229,7 @@ pub fn forward(
             report[0].rx += n as u64;
             sent[0] += n as u64;
             work += n;
-            cache.free_all(&mut bufs);
+            devices[0].free(&mut bufs);
         }
         if config.mode == FwdMode::L3 {
             for from in 0..devices.len() {

@@ -87,6 +87,12 @@ impl Device for QueueGroup {
         self.queues[0].tx_burst(bufs)
     }
 
+    fn free(&mut self, bufs: &mut Vec<NetBuf>) {
+        // Into the queue the next receive starts at: the queues take turns,
+        // as they do receiving.
+        self.queues[self.next].free(bufs)
+    }
+
     fn wait_fd(&self) -> Option<RawFd> {
         self.queues[0].wait_fd()
     }
