@@ -1072,6 +1072,95 @@ fn fwd_joins_two_kernels(backend: &[&str], tag: &str) {
     drop(b);
 }
 
+/// `strata fwd --mode rxonly` over AF_XDP (native, adaptive polling) takes
+/// every frame the kernel sends it, in two spells with a pause between in
+/// which it sleeps (and fills its whole receive budget first), frees them
+/// back through the device, and ends with every buffer home.
+#[test]
+fn strata_fwd_rxonly_over_afxdp_takes_every_frame_and_gives_every_buffer_back() {
+    if !can_run() {
+        return;
+    }
+    let a = Netns::new("ra");
+    let mut f = Netns::new("rf");
+    run(Command::new("ip").args([
+        "link", "add", "sra0", "netns", &a.name, "type", "veth", "peer", "name", "srf0", "netns",
+        &f.name,
+    ]));
+    a.ip(&["link", "set", "sra0", "up"]);
+    f.ip(&["link", "set", "srf0", "up"]);
+    // NAPI on the receiving end (GRO on, set while up), so frames sent
+    // through XDP are received.
+    run(f.exec("ethtool").args(["-K", "srf0", "gro", "on"]));
+    let fwd = f
+        .exec(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "fwd",
+            "--iface",
+            "srf0",
+            "--backend",
+            "afxdp",
+            "--xdp-mode",
+            "native",
+        ])
+        .args(["--mode", "rxonly", "--duration", "60", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start strata fwd");
+    f.children.push(fwd);
+    std::thread::sleep(Duration::from_millis(1500));
+    let dst_mac = mac_of(&f, "srf0");
+    for _ in 0..2 {
+        let out = run(a.exec(env!("CARGO_BIN_EXE_strata")).args([
+            "gen",
+            "--live-frames",
+            "--iface",
+            "sra0",
+            "--ip",
+            "10.78.0.1/24",
+            "--dst",
+            "10.78.0.2:9",
+            "--dst-mac",
+            &dst_mac,
+            "--size",
+            "18",
+            "--rate",
+            "200000",
+            "--count",
+            "30000",
+            "--json",
+        ]));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("gen's JSON");
+        assert_eq!(report["gen"]["sent"], 30000, "{report}");
+        // A pause: the receiver goes to sleep.
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut fwd = f.children.remove(0);
+    let status = interrupt(&mut fwd, "strata fwd");
+    let mut stdout = String::new();
+    fwd.stdout
+        .take()
+        .expect("fwd stdout")
+        .read_to_string(&mut stdout)
+        .expect("read fwd output");
+    assert!(status.success(), "strata fwd exited with {status}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).expect("fwd JSON");
+    let port = &r["fwd"]["ports"][0];
+    // Every frame sent is accounted for: received (with at most a few of
+    // the kernel's own, router and neighbour solicitations from the
+    // sender's interface) or counted lost by the kernel. Now and then the
+    // kernel finds the fill ring empty for one whole batch of 64 frames
+    // though thousands of entries wait in it (seen in about one run in
+    // five, with live frames into veth; not understood yet): a few batches
+    // at most.
+    let rx = port["rx"].as_u64().expect("rx");
+    let lost = port["rx_lost"].as_u64().expect("rx_lost");
+    assert!(rx + lost >= 60000 && rx < 60100, "{stdout}");
+    assert!(lost <= 3 * 64, "{stdout}");
+    assert_eq!(r["fwd"]["buffers_home"], true, "{stdout}");
+}
+
 /// `strata gen --icmp` from `ns` with `link_args` (interface, backend) to
 /// the kernel at 10.77.0.1 and fd77::1: every echo answered, and Strata
 /// resolved the kernel itself (ARP, or neighbour solicitations).
