@@ -229,7 +229,10 @@ pub fn forward(
             report[0].rx += n as u64;
             sent[0] += n as u64;
             work += n;
+            // Back where the device allocates from; what it does not take,
+            // into this loop's cache.
             devices[0].free(&mut bufs);
+            cache.free_all(&mut bufs);
         }
         if config.mode == FwdMode::L3 {
             for from in 0..devices.len() {

@@ -261,6 +261,11 @@ impl Device for AfPacketDevice {
         got
     }
 
+    fn free(&mut self, bufs: &mut Vec<NetBuf>) {
+        // Into the cache the next receive allocates from.
+        self.cache.free_all(bufs);
+    }
+
     fn tx_burst(&mut self, bufs: &mut Vec<NetBuf>) -> usize {
         let mut taken = 0;
         while taken < bufs.len() {

@@ -233,6 +233,20 @@ mod tests {
     }
 
     #[test]
+    fn a_device_without_a_cache_leaves_freed_buffers_to_the_caller() {
+        let pool = pool();
+        let (mut a, _b) = pair(&PairConfig::default()).unwrap();
+        let mut bufs = vec![pool.alloc().unwrap(), pool.alloc().unwrap()];
+        a.free(&mut bufs);
+        assert_eq!(bufs.len(), 2);
+        let mut cache = pool.cache().unwrap();
+        cache.free_all(&mut bufs);
+        assert!(bufs.is_empty());
+        drop(cache);
+        assert_eq!(pool.stats().free, pool.capacity());
+    }
+
+    #[test]
     fn frames_cross_in_order_and_are_counted() {
         let pool = pool();
         let (mut a, mut b) = pair(&PairConfig {

@@ -159,6 +159,11 @@ impl Device for PnetDevice {
         got
     }
 
+    fn free(&mut self, bufs: &mut Vec<NetBuf>) {
+        // Into the cache the next receive allocates from.
+        self.cache.free_all(bufs);
+    }
+
     fn tx_burst(&mut self, bufs: &mut Vec<NetBuf>) -> usize {
         let mut taken = 0;
         let mut scratch = Vec::new();

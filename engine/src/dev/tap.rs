@@ -196,6 +196,11 @@ impl Device for TapDevice {
         got
     }
 
+    fn free(&mut self, bufs: &mut Vec<NetBuf>) {
+        // Into the cache the next receive allocates from.
+        self.cache.free_all(bufs);
+    }
+
     fn tx_burst(&mut self, bufs: &mut Vec<NetBuf>) -> usize {
         let mut sent = 0;
         for buf in bufs.iter() {

@@ -66,9 +66,17 @@ impl Default for IdleConfig {
     }
 }
 
-/// Units of work found in the first round after a wake-up that count as a
-/// backlog: a full receive burst.
-pub(crate) const BACKLOG: usize = 32;
+/// A round that did this many units of work or more ran a full receive
+/// burst: after a wake-up, such rounds are still draining what piled up.
+pub(crate) const FULL_ROUND: usize = 32;
+
+/// Units of work that piled up during a sleep (counted over the full rounds
+/// after it) that make it a backlog: a sleep that came near to filling a
+/// ring. A steady stream that merely arrives during the wake-up (80 frames
+/// of a 0.8 Mpps AF_PACKET stream) is not one: growing the spell for it had
+/// the worker spin through the stream, 1307 ns of CPU a frame where
+/// sleeping took 312 (`perf/afpacket-rx.sh`).
+pub(crate) const BACKLOG: usize = 512;
 
 /// The spell after a wake-up that ended an idle gap of `gap` and found
 /// `work` waiting, from the spell `current` (see [`IdleConfig::max_spell`]).
@@ -128,9 +136,11 @@ pub(crate) struct Idler {
     pub(crate) sleeps: u64,
     /// The spell now (grown by backlogs, see [`IdleConfig::max_spell`]).
     spell: Duration,
-    /// The idle gap a wake-up just ended, until the next round says how
-    /// much was waiting.
+    /// The idle gap a wake-up just ended, until the rounds after it say
+    /// how much was waiting.
     woke_after: Option<Duration>,
+    /// The work of the full rounds since that wake-up.
+    waiting: usize,
 }
 
 /// What the idle state says after a round.
@@ -169,6 +179,7 @@ impl Idler {
             sleeps: 0,
             spell: config.spell,
             woke_after: None,
+            waiting: 0,
         })
     }
 
@@ -180,8 +191,14 @@ impl Idler {
     /// Accounts for a round that did `work` units; says what to do next.
     #[inline]
     pub(crate) fn after_round(&mut self, work: usize, now: Instant) -> IdleStep {
-        if let Some(gap) = self.woke_after.take() {
-            self.spell = next_spell(&self.config, self.spell, gap, work);
+        if let Some(gap) = self.woke_after {
+            // What waited: the rounds after the wake-up, while they are full.
+            self.waiting = self.waiting.saturating_add(work);
+            if work < FULL_ROUND || self.waiting >= BACKLOG {
+                self.spell = next_spell(&self.config, self.spell, gap, self.waiting);
+                self.woke_after = None;
+                self.waiting = 0;
+            }
         }
         if work > 0 {
             self.empty_rounds = 0;
@@ -294,10 +311,11 @@ impl Idler {
         }
         self.disarm();
         if woke {
-            // Back to busy polling for at least one spell; the next round
-            // says whether the spell should grow (`next_spell`).
+            // Back to busy polling for at least one spell; the rounds after
+            // say whether the spell should grow (`next_spell`).
             let awake = now.max(Instant::now());
             self.woke_after = Some(awake.saturating_duration_since(idle_since));
+            self.waiting = 0;
             self.empty_rounds = 0;
             self.last_work = awake;
         } else {
@@ -352,6 +370,32 @@ fn stat_fields() -> Option<Vec<String>> {
 mod spell_tests {
     use super::*;
 
+    /// The spell after a wake-up that ended a 24 ms gap and was followed
+    /// by rounds doing `rounds` units of work.
+    fn spell_after(rounds: &[usize]) -> Duration {
+        let mut idler = Idler::new(IdleConfig::default(), &[]).unwrap();
+        idler.woke_after = Some(Duration::from_millis(24));
+        let now = Instant::now();
+        for &work in rounds {
+            idler.after_round(work, now);
+        }
+        idler.spell
+    }
+
+    #[test]
+    fn only_a_deep_backlog_after_a_wake_up_grows_the_spell() {
+        let floor = IdleConfig::default().spell;
+        // Full rounds for 640 units: what piled up in the sleep.
+        let deep = [FULL_ROUND; 20];
+        assert_eq!(spell_after(&deep), Duration::from_millis(30));
+        // A steady stream: a couple of full rounds, then the stream's pace.
+        assert_eq!(spell_after(&[FULL_ROUND, FULL_ROUND, 7, 32, 32, 32]), floor);
+        // The verdict comes once: rounds after it change nothing.
+        let mut rounds = vec![FULL_ROUND, 3];
+        rounds.extend([FULL_ROUND; 30]);
+        assert_eq!(spell_after(&rounds), floor);
+    }
+
     #[test]
     fn the_spell_grows_with_backlogs_and_shrinks_without() {
         let config = IdleConfig::default();
@@ -361,9 +405,14 @@ mod spell_tests {
         let s = next_spell(&config, floor, ms(24), BACKLOG);
         assert_eq!(s, ms(30));
         // A shorter backlogged gap never shrinks it.
-        assert_eq!(next_spell(&config, s, ms(2), 100), ms(30));
+        assert_eq!(next_spell(&config, s, ms(2), BACKLOG), ms(30));
         // Capped: a 1 s gap gives the longest spell, no more.
-        assert_eq!(next_spell(&config, floor, ms(1000), 64), config.max_spell);
+        assert_eq!(
+            next_spell(&config, floor, ms(1000), 10 * BACKLOG),
+            config.max_spell
+        );
+        // What arrives during a wake-up (a few bursts) is no backlog.
+        assert_eq!(next_spell(&config, ms(30), ms(1), 3 * FULL_ROUND), ms(15));
         // Sparse traffic (a frame or two after a wake) halves it, down to
         // the configured spell and no lower.
         assert_eq!(next_spell(&config, ms(30), ms(24), 1), ms(15));
