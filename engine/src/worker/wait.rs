@@ -32,16 +32,15 @@ pub struct IdleConfig {
     /// Consecutive empty rounds before a thread may wait (default 1000).
     pub rounds: u32,
     /// And at least this long since the last work (default 100 µs). The
-    /// spell grows when waking finds a backlog; see [`IdleConfig::max_spell`].
+    /// spell grows when a sleep lost frames; see [`IdleConfig::max_spell`].
     pub spell: Duration,
-    /// How long the spell may grow (default 50 ms). When a wake-up finds at
-    /// least a full receive burst of work waiting (32 units), traffic comes in bursts
-    /// with gaps the thread slept through and then woke too late for: the
-    /// next spell covers a gap a quarter longer than that one, so the
-    /// thread polls through such gaps instead (as a NIC's interrupt
-    /// moderation would hold the interrupt). A wake-up that finds little
-    /// waiting, or a wait that ends by timeout, halves it again, so sparse
-    /// traffic keeps the thread asleep.
+    /// How long the spell may grow (default 50 ms). When the devices'
+    /// receive drops grew while the thread slept, it woke too late for the
+    /// traffic's bursts: the next spell covers a gap a quarter longer than
+    /// the one just slept through, so the thread polls through such gaps
+    /// instead (as a NIC's interrupt moderation would hold the interrupt).
+    /// A sleep that lost nothing halves it again, so a steady stream the
+    /// rings hold, or sparse traffic, keeps the thread sleeping.
     pub max_spell: Duration,
     /// Longest wait when some device has no fd to wake the thread: it naps
     /// and polls (default 10 ms).
@@ -66,24 +65,18 @@ impl Default for IdleConfig {
     }
 }
 
-/// A round that did this many units of work or more ran a full receive
-/// burst: after a wake-up, such rounds are still draining what piled up.
-pub(crate) const FULL_ROUND: usize = 32;
-
-/// Units of work that piled up during a sleep (counted over the full rounds
-/// after it) that make it a backlog: a sleep that came near to filling a
-/// ring. A steady stream that merely arrives during the wake-up (80 frames
-/// of a 0.8 Mpps AF_PACKET stream) is not one: growing the spell for it had
-/// the worker spin through the stream, 1307 ns of CPU a frame where
-/// sleeping took 312 (`perf/afpacket-rx.sh`).
-pub(crate) const BACKLOG: usize = 512;
-
-/// The spell after a wake-up that ended an idle gap of `gap` and found
-/// `work` waiting, from the spell `current` (see [`IdleConfig::max_spell`]).
-fn next_spell(config: &IdleConfig, current: Duration, gap: Duration, work: usize) -> Duration {
+/// The spell after a wake-up that ended an idle gap of `gap`, in which the
+/// devices `lost` frames or not, from the spell `current` (see
+/// [`IdleConfig::max_spell`]). Only loss grows it: a backlog alone (a
+/// steady stream arriving during the wake-up, or a deep ring holding a
+/// burst) is what sleeping is for; growing the spell for every full burst
+/// found after a wake-up had the worker spin through a steady 0.8 Mpps
+/// AF_PACKET stream, 1235 ns of CPU a frame where sleeping took 312
+/// (`perf/afpacket-rx.sh`).
+fn next_spell(config: &IdleConfig, current: Duration, gap: Duration, lost: bool) -> Duration {
     let floor = config.spell;
     let ceiling = config.max_spell.max(floor);
-    if work >= BACKLOG {
+    if lost {
         (gap + gap / 4).clamp(floor, ceiling).max(current)
     } else {
         (current / 2).max(floor)
@@ -136,11 +129,8 @@ pub(crate) struct Idler {
     pub(crate) sleeps: u64,
     /// The spell now (grown by backlogs, see [`IdleConfig::max_spell`]).
     spell: Duration,
-    /// The idle gap a wake-up just ended, until the rounds after it say
-    /// how much was waiting.
+    /// The idle gap the last wake-up ended.
     woke_after: Option<Duration>,
-    /// The work of the full rounds since that wake-up.
-    waiting: usize,
 }
 
 /// What the idle state says after a round.
@@ -179,7 +169,6 @@ impl Idler {
             sleeps: 0,
             spell: config.spell,
             woke_after: None,
-            waiting: 0,
         })
     }
 
@@ -191,15 +180,6 @@ impl Idler {
     /// Accounts for a round that did `work` units; says what to do next.
     #[inline]
     pub(crate) fn after_round(&mut self, work: usize, now: Instant) -> IdleStep {
-        if let Some(gap) = self.woke_after {
-            // What waited: the rounds after the wake-up, while they are full.
-            self.waiting = self.waiting.saturating_add(work);
-            if work < FULL_ROUND || self.waiting >= BACKLOG {
-                self.spell = next_spell(&self.config, self.spell, gap, self.waiting);
-                self.woke_after = None;
-                self.waiting = 0;
-            }
-        }
         if work > 0 {
             self.empty_rounds = 0;
             self.last_work = now;
@@ -254,7 +234,19 @@ impl Idler {
             self.last_work = now;
             true
         } else {
-            self.wait(now, until)
+            let lost = |items: &mut [T]| -> u64 {
+                items
+                    .iter_mut()
+                    .filter_map(|item| device(item).map(|d| d.stats().rx_dropped))
+                    .sum()
+            };
+            let before = lost(items);
+            let woke = self.wait(now, until);
+            if let Some(gap) = self.woke_after.take() {
+                let lost_now = lost(items) > before;
+                self.spell = next_spell(&self.config, self.spell, gap, lost_now);
+            }
+            woke
         };
         for item in items.iter_mut() {
             if let Some(d) = device(item) {
@@ -311,11 +303,10 @@ impl Idler {
         }
         self.disarm();
         if woke {
-            // Back to busy polling for at least one spell; the rounds after
-            // say whether the spell should grow (`next_spell`).
+            // Back to busy polling for at least one spell (`wait_on` sets
+            // the next from what the devices lost meanwhile).
             let awake = now.max(Instant::now());
             self.woke_after = Some(awake.saturating_duration_since(idle_since));
-            self.waiting = 0;
             self.empty_rounds = 0;
             self.last_work = awake;
         } else {
@@ -370,55 +361,26 @@ fn stat_fields() -> Option<Vec<String>> {
 mod spell_tests {
     use super::*;
 
-    /// The spell after a wake-up that ended a 24 ms gap and was followed
-    /// by rounds doing `rounds` units of work.
-    fn spell_after(rounds: &[usize]) -> Duration {
-        let mut idler = Idler::new(IdleConfig::default(), &[]).unwrap();
-        idler.woke_after = Some(Duration::from_millis(24));
-        let now = Instant::now();
-        for &work in rounds {
-            idler.after_round(work, now);
-        }
-        idler.spell
-    }
-
     #[test]
-    fn only_a_deep_backlog_after_a_wake_up_grows_the_spell() {
-        let floor = IdleConfig::default().spell;
-        // Full rounds for 640 units: what piled up in the sleep.
-        let deep = [FULL_ROUND; 20];
-        assert_eq!(spell_after(&deep), Duration::from_millis(30));
-        // A steady stream: a couple of full rounds, then the stream's pace.
-        assert_eq!(spell_after(&[FULL_ROUND, FULL_ROUND, 7, 32, 32, 32]), floor);
-        // The verdict comes once: rounds after it change nothing.
-        let mut rounds = vec![FULL_ROUND, 3];
-        rounds.extend([FULL_ROUND; 30]);
-        assert_eq!(spell_after(&rounds), floor);
-    }
-
-    #[test]
-    fn the_spell_grows_with_backlogs_and_shrinks_without() {
+    fn the_spell_grows_with_loss_and_shrinks_without() {
         let config = IdleConfig::default();
         let ms = Duration::from_millis;
         let floor = config.spell;
-        // A 24 ms gap that ended with a backlog: the next spell covers 30 ms.
-        let s = next_spell(&config, floor, ms(24), BACKLOG);
+        // A 24 ms gap in which frames were lost: the next spell covers 30 ms.
+        let s = next_spell(&config, floor, ms(24), true);
         assert_eq!(s, ms(30));
-        // A shorter backlogged gap never shrinks it.
-        assert_eq!(next_spell(&config, s, ms(2), BACKLOG), ms(30));
+        // A shorter gap with loss never shrinks it.
+        assert_eq!(next_spell(&config, s, ms(2), true), ms(30));
         // Capped: a 1 s gap gives the longest spell, no more.
-        assert_eq!(
-            next_spell(&config, floor, ms(1000), 10 * BACKLOG),
-            config.max_spell
-        );
-        // What arrives during a wake-up (a few bursts) is no backlog.
-        assert_eq!(next_spell(&config, ms(30), ms(1), 3 * FULL_ROUND), ms(15));
+        assert_eq!(next_spell(&config, floor, ms(1000), true), config.max_spell);
+        // A sleep that lost nothing halves it.
+        assert_eq!(next_spell(&config, ms(30), ms(1), false), ms(15));
         // Sparse traffic (a frame or two after a wake) halves it, down to
         // the configured spell and no lower.
-        assert_eq!(next_spell(&config, ms(30), ms(24), 1), ms(15));
+        assert_eq!(next_spell(&config, ms(30), ms(24), false), ms(15));
         let mut s = ms(30);
         for _ in 0..20 {
-            s = next_spell(&config, s, ms(500), 0);
+            s = next_spell(&config, s, ms(500), false);
         }
         assert_eq!(s, floor);
         // A configuration whose longest spell is below the spell keeps the spell.
@@ -426,6 +388,6 @@ mod spell_tests {
             max_spell: Duration::ZERO,
             ..config
         };
-        assert_eq!(next_spell(&flat, floor, ms(24), BACKLOG), floor);
+        assert_eq!(next_spell(&flat, floor, ms(24), true), floor);
     }
 }
