@@ -680,7 +680,7 @@ impl Device for AfXdpDevice {
     fn arm_wake(&mut self) -> bool {
         // A sleep may last: give the kernel the whole budget to receive
         // into meanwhile.
-        self.refill(self.rx_budget - self.rx_held);
+        self.refill(self.rx_budget.saturating_sub(self.rx_held));
         // Frames already received: no sleep.
         self.socket().rx.ready(1) > 0
     }

@@ -127,10 +127,8 @@ pub(crate) struct Idler {
     fds: Vec<std::os::fd::RawFd>,
     /// Waits so far.
     pub(crate) sleeps: u64,
-    /// The spell now (grown by backlogs, see [`IdleConfig::max_spell`]).
+    /// The spell now (grown by losses, see [`IdleConfig::max_spell`]).
     spell: Duration,
-    /// The idle gap the last wake-up ended.
-    woke_after: Option<Duration>,
 }
 
 /// What the idle state says after a round.
@@ -168,7 +166,6 @@ impl Idler {
             fds: fds.iter().flatten().copied().collect(),
             sleeps: 0,
             spell: config.spell,
-            woke_after: None,
         })
     }
 
@@ -241,12 +238,12 @@ impl Idler {
                     .sum()
             };
             let before = lost(items);
-            let woke = self.wait(now, until);
-            if let Some(gap) = self.woke_after.take() {
+            let gap = self.wait(now, until);
+            if let Some(gap) = gap {
                 let lost_now = lost(items) > before;
                 self.spell = next_spell(&self.config, self.spell, gap, lost_now);
             }
-            woke
+            gap.is_some()
         };
         for item in items.iter_mut() {
             if let Some(d) = device(item) {
@@ -257,8 +254,9 @@ impl Idler {
     }
 
     /// Waits for a device fd, the eventfd, or `until` (capped by the nap or
-    /// the safety net), then disarms. Returns whether anything woke it.
-    pub(crate) fn wait(&mut self, now: Instant, until: Option<Duration>) -> bool {
+    /// the safety net), then disarms. Returns the idle gap a wake-up ended,
+    /// or `None` when nothing woke it.
+    fn wait(&mut self, now: Instant, until: Option<Duration>) -> Option<Duration> {
         let cap = if self.napping {
             self.config.nap
         } else {
@@ -302,20 +300,19 @@ impl Idler {
             }
         }
         self.disarm();
-        if woke {
-            // Back to busy polling for at least one spell (`wait_on` sets
-            // the next from what the devices lost meanwhile).
-            let awake = now.max(Instant::now());
-            self.woke_after = Some(awake.saturating_duration_since(idle_since));
-            self.empty_rounds = 0;
-            self.last_work = awake;
-        } else {
-            // Nothing came: the spell shrinks back.
-            self.spell = (self.spell / 2).max(self.config.spell);
-        }
         // After a timeout the spell still holds: one empty round re-arms,
         // the next waits again (a napping thread polls twice per nap).
-        woke
+        if !woke {
+            // Nothing came: the spell shrinks back.
+            self.spell = (self.spell / 2).max(self.config.spell);
+            return None;
+        }
+        // Back to busy polling for at least one spell (`wait_on` sets the
+        // next from what the devices lost meanwhile).
+        let awake = now.max(Instant::now());
+        self.empty_rounds = 0;
+        self.last_work = awake;
+        Some(awake.saturating_duration_since(idle_since))
     }
 }
 
