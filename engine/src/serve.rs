@@ -94,6 +94,9 @@ pub struct XdpOptions {
     /// Entries per ring of each socket (fill, completion, RX, TX), a power
     /// of two (default 4096).
     pub ring_size: u32,
+    /// Frames kept in the fill ring while polling, in copy mode (default
+    /// [`DEFAULT_POLLING_FILL`](crate::dev::afxdp::DEFAULT_POLLING_FILL)).
+    pub polling_fill: u32,
 }
 
 impl Default for XdpOptions {
@@ -103,6 +106,7 @@ impl Default for XdpOptions {
             bind: XdpBind::Auto,
             queues: 1,
             ring_size: AfXdpConfig::default().ring_size,
+            polling_fill: AfXdpConfig::default().polling_fill,
         }
     }
 }
@@ -282,6 +286,7 @@ pub fn open_device(
                     bind: xdp.bind,
                     queues: 0..xdp.queues.max(1),
                     ring_size: xdp.ring_size,
+                    polling_fill: xdp.polling_fill,
                     ..AfXdpConfig::default()
                 },
                 caches,

@@ -25,8 +25,8 @@ pub fn parse_backend(text: &str) -> Result<Backend, String> {
     }
 }
 
-/// `--xdp-mode`, `--xdp-bind`, `--xdp-queues` and `--xdp-ring-size`, for the
-/// `afxdp` backend.
+/// `--xdp-mode`, `--xdp-bind`, `--xdp-queues`, `--xdp-ring-size` and
+/// `--xdp-poll-fill`, for the `afxdp` backend.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct XdpFlags {
     options: XdpOptions,
@@ -89,6 +89,17 @@ impl XdpFlags {
                     }
                 }
             }
+            "--xdp-poll-fill" => {
+                let text = value(flag, it)?;
+                self.options.polling_fill = match text.parse::<u32>() {
+                    Ok(n @ 64..=32768) => n,
+                    _ => {
+                        return Err(format!(
+                            "--xdp-poll-fill takes 64 to 32768 frames (kept in the fill ring while polling), not {text:?}"
+                        ))
+                    }
+                }
+            }
             _ => return Ok(false),
         }
         self.given = true;
@@ -141,7 +152,8 @@ pub struct LinkFlags {
     pub ipv6: Vec<(Ipv6Addr, u8)>,
     /// `--gateway`.
     pub gateway4: Option<Ipv4Addr>,
-    /// `--xdp-mode`, `--xdp-bind`, `--xdp-queues`, `--xdp-ring-size`.
+    /// `--xdp-mode`, `--xdp-bind`, `--xdp-queues`, `--xdp-ring-size`,
+    /// `--xdp-poll-fill`.
     pub xdp: XdpFlags,
 }
 

@@ -36,7 +36,7 @@ commands:
   serve     an interface on a device backend: ARP, ND and ping answered, UDP
             echo and discard, metrics on loopback; Ctrl-C stops
             --iface NAME --backend tap|afpacket|afpacket-pnet|afxdp [--mac MAC]
-            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy] [--xdp-queues N] [--xdp-ring-size N]
+            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy] [--xdp-queues N] [--xdp-ring-size N] [--xdp-poll-fill N]
             [--ip ADDR/PREFIX]... [--ip6 ADDR/PREFIX]... [--gateway ADDR]
             [--udp-echo PORT]... [--udp-discard PORT]... [--metrics ADDR:PORT]
             [--duration SECS] [--no-dad] [--json] [--config FILE]
@@ -48,7 +48,7 @@ commands:
   gen       UDP to an echo service at a set rate; counts the echoes: lost,
             reordered, duplicated, round-trip latency percentiles
             --iface NAME --backend tap|afpacket|afpacket-pnet|afxdp [--mac MAC]
-            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy] [--xdp-queues N] [--xdp-ring-size N] --ip ADDR/PREFIX
+            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy] [--xdp-queues N] [--xdp-ring-size N] [--xdp-poll-fill N] --ip ADDR/PREFIX
             [--ip6 ADDR/PREFIX] [--gateway ADDR] --dst ADDR:PORT [--dst-mac MAC]
             [--rate PPS | --bitrate BPS | --max-rate] [--size BYTES|imix] [--flows N]
             [--count N] [--duration SECS] [--linger SECS] [--icmp] [--json]
@@ -57,7 +57,7 @@ commands:
              XDP live frames, BPF_PROG_RUN, no socket: needs --dst-mac; no echoes)
   fwd       forward between two ports, as testpmd does
             --iface A --iface B [--backend tap|afpacket|afpacket-pnet|afxdp]
-            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy] [--xdp-queues N] [--xdp-ring-size N]
+            [--xdp-mode native|generic] [--xdp-bind auto|copy|zero-copy] [--xdp-queues N] [--xdp-ring-size N] [--xdp-poll-fill N]
             [--mode io|mac|macswap|l3]
             [--route PREFIX/LEN=PORT,MAC]...   (l3: IPv4 by static routes, TTL - 1)
             (--mode rxonly: one --iface, frames received and freed)

@@ -141,6 +141,20 @@ fn bad_input_is_a_clear_error() {
             ][..],
             "--xdp-queues takes 1 to 64",
         ),
+        (
+            &[
+                "fwd",
+                "--iface",
+                "a",
+                "--mode",
+                "rxonly",
+                "--backend",
+                "afxdp",
+                "--xdp-poll-fill",
+                "63",
+            ][..],
+            "--xdp-poll-fill takes 64 to 32768",
+        ),
         (&["top"][..], "top needs --url ADDR:PORT"),
         (&["top", "--url", "here"][..], "--url takes ADDR:PORT"),
         (

@@ -77,6 +77,11 @@ pub struct AfXdpConfig {
     pub ring_size: u32,
     /// Use the kernel's `need_wakeup` flags (fewer system calls).
     pub need_wakeup: bool,
+    /// Frames kept in the fill ring while the worker polls, in copy mode
+    /// (default [`DEFAULT_POLLING_FILL`]): fewer keep the kernel's copy in
+    /// its caches, more ride out longer hold-offs of the receiving thread.
+    /// Zero-copy binds and sleeps use the whole receive budget.
+    pub polling_fill: u32,
     /// The MTU Strata uses on the link.
     pub mtu: usize,
 }
@@ -91,6 +96,7 @@ impl Default for AfXdpConfig {
             queues: 0..1,
             ring_size: 4096,
             need_wakeup: true,
+            polling_fill: DEFAULT_POLLING_FILL,
             mtu: 1500,
         }
     }
@@ -200,8 +206,8 @@ pub struct AfXdpDevice {
     /// or received and not read yet): a share of the pool per queue, all
     /// handed over before the worker sleeps.
     rx_budget: u32,
-    /// What it is topped up to while the worker polls (a
-    /// [`POLLING_FILL_DIVISOR`]th of it).
+    /// What it is topped up to while the worker polls
+    /// ([`polling_fill`]).
     poll_budget: u32,
     /// How many it holds now.
     rx_held: u32,
@@ -214,20 +220,31 @@ pub struct AfXdpDevice {
 /// Frames the fill ring is topped up by at a time.
 const FILL_BATCH: u32 = 64;
 
-/// The share of its receive budget the kernel is given to receive into
-/// while the worker polls: a quarter (1024 frames of a 4096-entry ring).
+/// Frames kept in the fill ring while the worker polls, in copy mode
+/// (`AfXdpConfig::polling_fill`'s default).
+///
 /// The fill ring is first in, first out, so every frame in it is written
 /// once per turn of the ring: the deeper it is kept, the more memory the
 /// kernel's copy walks through (each 2048-byte frame is half a page of the
-/// kernel's own mapping of the UMEM). Received frames freed through the
-/// device come back first ([`Device::free`]), so the frames in use stay
-/// these few: on veth, busy-polling with 1024 frames in the fill ring
-/// received 10.5 Mpps of 64-byte frames where 8.7 did with 4096, at the
-/// same loss (`perf/afxdp-rx.sh`). Before the worker sleeps the ring is
-/// filled to the whole budget (`arm_wake`), so a sleep still has all of it
-/// to receive into; a deeper ring (`--xdp-ring-size`) buys a deeper fill
-/// while polling too.
-const POLLING_FILL_DIVISOR: u32 = 4;
+/// kernel's own mapping of the UMEM, and a line of it is written). Received
+/// frames freed through the device come back first ([`Device::free`]), so
+/// the frames in use stay about these few. On veth, busy-polling a 4096-entry
+/// ring of 64-byte frames (`perf/afxdp-rx.sh` arrangement, interleaved runs,
+/// medians): 4096 kept received 8.7 Mpps, 2048 10.3, 1024 11.2, 896 11.6,
+/// 768 11.9, 640 12.2; 512 swung between 10.7 and 12.3 and 256 gave 10.3
+/// (the kernel finds the ring empty more often). Before the worker sleeps
+/// the ring is filled to the whole receive budget (`arm_wake`), so a sleep
+/// still has all of it to receive into. Zero-copy binds keep the whole
+/// budget: there the device writes the frames, not a copy on a CPU.
+pub const DEFAULT_POLLING_FILL: u32 = 640;
+
+/// What the fill ring is topped up to while the worker polls: `asked`
+/// (copy mode) or the whole budget (zero-copy), never less than a refill
+/// batch nor more than the budget.
+fn polling_fill(asked: u32, rx_budget: u32, zero_copy: bool) -> u32 {
+    let want = if zero_copy { rx_budget } else { asked };
+    want.max(FILL_BATCH).min(rx_budget)
+}
 
 impl AfXdpDevice {
     /// Opens `config.queues` of `config.iface`, one device per queue, each
@@ -410,9 +427,8 @@ impl AfXdpDevice {
                 counters: AfXdpCounters::default(),
             };
             device.held.resize_with(pool.capacity(), || None);
-            device.poll_budget = (device.rx_budget / POLLING_FILL_DIVISOR)
-                .max(FILL_BATCH)
-                .min(device.rx_budget);
+            device.poll_budget =
+                polling_fill(config.polling_fill, device.rx_budget, zero_copy);
             device.refill(device.rx_budget);
             if device.socket().fill.outstanding() == 0 {
                 return Err(AfXdpError::Pool(
@@ -714,5 +730,26 @@ impl Drop for AfXdpDevice {
         self.socket = None;
         let mut raw: Vec<RawFrame> = self.held.iter_mut().filter_map(Option::take).collect();
         self.cache.free_raw(&mut raw);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_mode_polls_with_the_asked_fill_within_a_batch_and_the_budget() {
+        assert_eq!(polling_fill(DEFAULT_POLLING_FILL, 4096, false), 640);
+        assert_eq!(polling_fill(3000, 4096, false), 3000);
+        // Never past the budget, never under a refill batch.
+        assert_eq!(polling_fill(640, 256, false), 256);
+        assert_eq!(polling_fill(1, 4096, false), FILL_BATCH);
+        assert_eq!(polling_fill(0, 32, false), 32);
+    }
+
+    #[test]
+    fn zero_copy_polls_with_the_whole_budget() {
+        assert_eq!(polling_fill(DEFAULT_POLLING_FILL, 4096, true), 4096);
+        assert_eq!(polling_fill(64, 1024, true), 1024);
     }
 }
