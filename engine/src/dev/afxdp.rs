@@ -427,8 +427,7 @@ impl AfXdpDevice {
                 counters: AfXdpCounters::default(),
             };
             device.held.resize_with(pool.capacity(), || None);
-            device.poll_budget =
-                polling_fill(config.polling_fill, device.rx_budget, zero_copy);
+            device.poll_budget = polling_fill(config.polling_fill, device.rx_budget, zero_copy);
             device.refill(device.rx_budget);
             if device.socket().fill.outstanding() == 0 {
                 return Err(AfXdpError::Pool(
