@@ -22,6 +22,7 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use strata_l2::EthernetAddress;
 use strata_l3l4::ChecksumCaps;
@@ -77,10 +78,11 @@ pub struct AfXdpConfig {
     pub ring_size: u32,
     /// Use the kernel's `need_wakeup` flags (fewer system calls).
     pub need_wakeup: bool,
-    /// Frames kept in the fill ring while the worker polls, in copy mode
-    /// (default [`DEFAULT_POLLING_FILL`]): fewer keep the kernel's copy in
-    /// its caches, more ride out longer hold-offs of the receiving thread.
-    /// Zero-copy binds and sleeps use the whole receive budget.
+    /// Frames kept in the fill ring while the worker polls and frames
+    /// arrive fast, in copy mode (default [`DEFAULT_POLLING_FILL`]): fewer
+    /// keep the kernel's copy in its caches, more ride out longer hold-offs
+    /// of the receiving thread. Zero-copy binds, sleeps, and arrivals the
+    /// whole receive budget holds a millisecond of use all of it.
     pub polling_fill: u32,
     /// The MTU Strata uses on the link.
     pub mtu: usize,
@@ -206,9 +208,16 @@ pub struct AfXdpDevice {
     /// or received and not read yet): a share of the pool per queue, all
     /// handed over before the worker sleeps.
     rx_budget: u32,
-    /// What it is topped up to while the worker polls
-    /// ([`polling_fill`]).
+    /// What it is topped up to while the worker polls and frames arrive
+    /// fast ([`polling_fill`]).
     poll_budget: u32,
+    /// Whether frames arrive slowly enough for the whole budget to be kept
+    /// while polling ([`keeps_whole_budget`]).
+    whole_budget: bool,
+    /// Frames received since `window_start`.
+    window_frames: u32,
+    /// When the arrival-rate window began (`None`: not yet).
+    window_start: Option<Instant>,
     /// How many it holds now.
     rx_held: u32,
     raw: Vec<RawFrame>,
@@ -220,8 +229,9 @@ pub struct AfXdpDevice {
 /// Frames the fill ring is topped up by at a time.
 const FILL_BATCH: u32 = 64;
 
-/// Frames kept in the fill ring while the worker polls, in copy mode
-/// (`AfXdpConfig::polling_fill`'s default).
+/// Frames kept in the fill ring while the worker polls and frames arrive
+/// fast, in copy mode (`AfXdpConfig::polling_fill`'s default; while the
+/// whole receive budget holds a millisecond of arrivals, all of it is kept).
 ///
 /// The fill ring is first in, first out, so every frame in it is written
 /// once per turn of the ring: the deeper it is kept, the more memory the
@@ -244,6 +254,31 @@ pub const DEFAULT_POLLING_FILL: u32 = 640;
 fn polling_fill(asked: u32, rx_budget: u32, zero_copy: bool) -> u32 {
     let want = if zero_copy { rx_budget } else { asked };
     want.max(FILL_BATCH).min(rx_budget)
+}
+
+/// Frames over which the arrival rate is measured (one clock read each).
+const RATE_WINDOW: u32 = 1024;
+
+/// The arrivals the whole receive budget must hold for it to be kept in
+/// the fill ring while polling.
+const WHOLE_BUDGET_HOLDS: Duration = Duration::from_millis(1);
+
+/// Whether the fill ring is kept at the whole receive budget while polling,
+/// given the arrival rate (frames per second) over the last window and
+/// whether it is now.
+///
+/// A receiving thread is now and then held off for a millisecond or more
+/// (on this project's VMs, up to about 3 ms while a local sender runs): the
+/// frames that arrive meanwhile need room in the fill ring. While the whole
+/// budget holds at least [`WHOLE_BUDGET_HOLDS`] of arrivals, it is all kept
+/// there (4096 frames: up to about 4 Mpps); faster, no depth the budget
+/// allows rides out such a stall, and the ring is kept at the polling fill,
+/// where the kernel's copy is cheapest. Going back takes half that rate, so
+/// a rate near the edge does not flip it every window.
+fn keeps_whole_budget(rate: f64, budget: u32, now: bool) -> bool {
+    let holds = f64::from(budget) / rate.max(1.0);
+    let needs = WHOLE_BUDGET_HOLDS.as_secs_f64() * if now { 1.0 } else { 2.0 };
+    holds >= needs
 }
 
 impl AfXdpDevice {
@@ -419,6 +454,9 @@ impl AfXdpDevice {
                     .ring_size
                     .min((pool.capacity() / (2 * config.queues.len())) as u32),
                 poll_budget: 0,
+                whole_budget: true,
+                window_frames: 0,
+                window_start: None,
                 rx_held: 0,
                 raw: Vec::with_capacity(FILL_BATCH as usize),
                 scratch: Vec::with_capacity(64),
@@ -587,10 +625,28 @@ impl Device for AfXdpDevice {
             }
             (got, bytes)
         };
+        if got > 0 {
+            self.window_frames += got as u32;
+            if self.window_frames >= RATE_WINDOW {
+                let now = Instant::now();
+                if let Some(start) = self.window_start {
+                    let secs = now.duration_since(start).as_secs_f64().max(1e-9);
+                    let rate = f64::from(self.window_frames) / secs;
+                    self.whole_budget = keeps_whole_budget(rate, self.rx_budget, self.whole_budget);
+                }
+                self.window_start = Some(now);
+                self.window_frames = 0;
+            }
+        }
         // Keep the kernel's polling share topped up once a batch of it is
         // back (after a sleep it holds more, until that is received).
-        let missing = self.poll_budget.saturating_sub(self.rx_held);
-        if missing >= FILL_BATCH.min(self.poll_budget) {
+        let target = if self.whole_budget {
+            self.rx_budget
+        } else {
+            self.poll_budget
+        };
+        let missing = target.saturating_sub(self.rx_held);
+        if missing >= FILL_BATCH.min(target) {
             self.refill(missing);
         }
         self.stats.rx_packets += got as u64;
@@ -744,6 +800,21 @@ mod tests {
         assert_eq!(polling_fill(640, 256, false), 256);
         assert_eq!(polling_fill(1, 4096, false), FILL_BATCH);
         assert_eq!(polling_fill(0, 32, false), 32);
+    }
+
+    #[test]
+    fn the_whole_budget_is_kept_while_it_holds_a_millisecond_of_arrivals() {
+        // 4096 frames hold a millisecond up to 4.096 Mpps.
+        assert!(keeps_whole_budget(0.0, 4096, true));
+        assert!(keeps_whole_budget(1e6, 4096, true));
+        assert!(keeps_whole_budget(4.0e6, 4096, true));
+        assert!(!keeps_whole_budget(4.2e6, 4096, true));
+        assert!(!keeps_whole_budget(12e6, 4096, true));
+        // Back only at half that rate.
+        assert!(!keeps_whole_budget(3.0e6, 4096, false));
+        assert!(keeps_whole_budget(2.0e6, 4096, false));
+        // A deeper budget keeps it at higher rates.
+        assert!(keeps_whole_budget(12e6, 16384, true));
     }
 
     #[test]
