@@ -214,7 +214,7 @@ pub struct AfXdpDevice {
     /// Whether frames arrive slowly enough for the whole budget to be kept
     /// while polling ([`keeps_whole_budget`]).
     whole_budget: bool,
-    /// Frames received since `window_start`.
+    /// Frames received since `window_start` (the rate's window).
     window_frames: u32,
     /// When the arrival-rate window began (`None`: not yet).
     window_start: Option<Instant>,
@@ -256,8 +256,13 @@ fn polling_fill(asked: u32, rx_budget: u32, zero_copy: bool) -> u32 {
     want.max(FILL_BATCH).min(rx_budget)
 }
 
-/// Frames over which the arrival rate is measured (one clock read each).
-const RATE_WINDOW: u32 = 1024;
+/// Frames received between clock reads for the arrival rate.
+const RATE_CHECK: u32 = 1024;
+
+/// The shortest time the arrival rate is measured over: long enough that
+/// the backlog a stall leaves, received all at once, does not read as a
+/// fast rate.
+const RATE_WINDOW: Duration = Duration::from_millis(10);
 
 /// The arrivals the whole receive budget must hold for it to be kept in
 /// the fill ring while polling.
@@ -273,11 +278,11 @@ const WHOLE_BUDGET_HOLDS: Duration = Duration::from_millis(1);
 /// budget holds at least [`WHOLE_BUDGET_HOLDS`] of arrivals, it is all kept
 /// there (4096 frames: up to about 4 Mpps); faster, no depth the budget
 /// allows rides out such a stall, and the ring is kept at the polling fill,
-/// where the kernel's copy is cheapest. Going back takes half that rate, so
-/// a rate near the edge does not flip it every window.
+/// where the kernel's copy is cheapest. Going back takes two thirds of that
+/// rate, so a rate near the edge does not flip it every window.
 fn keeps_whole_budget(rate: f64, budget: u32, now: bool) -> bool {
     let holds = f64::from(budget) / rate.max(1.0);
-    let needs = WHOLE_BUDGET_HOLDS.as_secs_f64() * if now { 1.0 } else { 2.0 };
+    let needs = WHOLE_BUDGET_HOLDS.as_secs_f64() * if now { 1.0 } else { 1.5 };
     holds >= needs
 }
 
@@ -626,16 +631,25 @@ impl Device for AfXdpDevice {
             (got, bytes)
         };
         if got > 0 {
-            self.window_frames += got as u32;
-            if self.window_frames >= RATE_WINDOW {
+            self.window_frames = self.window_frames.saturating_add(got as u32);
+            if self.window_frames % RATE_CHECK < got as u32 {
+                // Crossed a multiple of RATE_CHECK: look at the clock.
                 let now = Instant::now();
-                if let Some(start) = self.window_start {
-                    let secs = now.duration_since(start).as_secs_f64().max(1e-9);
-                    let rate = f64::from(self.window_frames) / secs;
-                    self.whole_budget = keeps_whole_budget(rate, self.rx_budget, self.whole_budget);
+                match self.window_start {
+                    None => {
+                        self.window_start = Some(now);
+                        self.window_frames = 0;
+                    }
+                    Some(start) if now.duration_since(start) >= RATE_WINDOW => {
+                        let secs = now.duration_since(start).as_secs_f64();
+                        let rate = f64::from(self.window_frames) / secs;
+                        self.whole_budget =
+                            keeps_whole_budget(rate, self.rx_budget, self.whole_budget);
+                        self.window_start = Some(now);
+                        self.window_frames = 0;
+                    }
+                    Some(_) => {}
                 }
-                self.window_start = Some(now);
-                self.window_frames = 0;
             }
         }
         // Keep the kernel's polling share topped up once a batch of it is
@@ -810,9 +824,9 @@ mod tests {
         assert!(keeps_whole_budget(4.0e6, 4096, true));
         assert!(!keeps_whole_budget(4.2e6, 4096, true));
         assert!(!keeps_whole_budget(12e6, 4096, true));
-        // Back only at half that rate.
+        // Back only at two thirds of that rate.
         assert!(!keeps_whole_budget(3.0e6, 4096, false));
-        assert!(keeps_whole_budget(2.0e6, 4096, false));
+        assert!(keeps_whole_budget(2.7e6, 4096, false));
         // A deeper budget keeps it at higher rates.
         assert!(keeps_whole_budget(12e6, 16384, true));
     }
