@@ -10,6 +10,7 @@
 //! `sendmmsg` (a chained frame is gathered and sent alone). The socket
 //! is the device's [`Device::wait_fd`]: readable when a block is ready.
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::RawFd;
 
@@ -93,6 +94,9 @@ pub struct AfPacketDevice {
     info: DeviceInfo,
     cache: PoolCache,
     stats: DeviceStats,
+    /// Frames the kernel dropped for want of a free block, summed from the
+    /// socket's statistics (which reset on each read) as `stats` reads them.
+    kernel_drops: Cell<u64>,
     counters: AfPacketCounters,
     /// The block being read, and what is left of it.
     block: u32,
@@ -143,6 +147,7 @@ impl AfPacketDevice {
             },
             cache,
             stats: DeviceStats::default(),
+            kernel_drops: Cell::new(0),
             counters: AfPacketCounters::default(),
             block: 0,
             left: 0,
@@ -321,6 +326,13 @@ impl Device for AfPacketDevice {
     }
 
     fn stats(&self) -> DeviceStats {
-        self.stats
+        // Frames the ring had no room for are lost on the device's side:
+        // counted with `rx_dropped`, so the idle spell sees a sleep's losses.
+        if let Ok(drops) = self.socket.take_drops() {
+            self.kernel_drops.set(self.kernel_drops.get() + drops);
+        }
+        let mut s = self.stats;
+        s.rx_dropped += self.kernel_drops.get();
+        s
     }
 }

@@ -245,6 +245,31 @@ impl PacketSocket {
         self.fd.as_raw_fd()
     }
 
+    /// The frames the kernel dropped for want of a free block since the
+    /// last call (`PACKET_STATISTICS`: the kernel counts from zero again
+    /// after each read).
+    ///
+    /// # Errors
+    ///
+    /// The kernel's refusal.
+    pub fn take_drops(&self) -> io::Result<u64> {
+        // SAFETY: an all-zero `tpacket_stats_v3` is a valid value.
+        let mut stats: libc::tpacket_stats_v3 = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
+        // SAFETY: `stats` is a live struct of `len` bytes for the kernel to
+        // fill (the TPACKET_V3 form, as the ring is V3).
+        check(unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_STATISTICS,
+                (&mut stats as *mut libc::tpacket_stats_v3).cast(),
+                &mut len,
+            )
+        })?;
+        Ok(u64::from(stats.tp_drops))
+    }
+
     /// The interface's index.
     pub fn ifindex(&self) -> i32 {
         self.ifindex
