@@ -39,13 +39,15 @@ ip -n "$rx" link set prx0 up
 rx_mac=$(ip -n "$rx" -br link show prx0 | awk '{print $3}')
 
 
-# Starts the sender, lets it run $secs, stops it; prints the frames it sent.
+# Starts the sender, lets it run $secs once it forwards, stops it; prints
+# the frames it sent.
 send() {
     ip netns exec "$tx" dpdk-testpmd -l 0,1 --main-lcore 0 $(eal tx$$) \
         --vdev=net_af_packet0,iface=ptx0,qdisc_bypass=1 -- \
         --forward-mode=txonly --txpkts=60 --burst=32 --nb-cores=1 --auto-start \
         --eth-peer=0,"$rx_mac" --stats-period 1 --total-num-mbufs=16384 </dev/null >"$work/tx.log" 2>&1 &
     local pid=$!
+    testpmd_ready "$work/tx.log" || { kill -INT "$pid"; exit 1; }
     sleep "$secs"
     kill -INT "$pid"; wait "$pid" || true
     grep -E "TX-packets:" "$work/tx.log" | tail -1 | sed -E 's/.*TX-packets: *([0-9]+).*/\1/'
@@ -80,7 +82,8 @@ for round in $(seq "$rounds"); do
         --forward-mode=rxonly --burst=32 --nb-cores=1 --auto-start --stats-period 1 --total-num-mbufs=16384 \
         </dev/null >"$work/rx.log" 2>&1 &
     tpid=$!
-    sleep 3
+    testpmd_ready "$work/rx.log"
+    sleep 0.5
     sent=$(send)
     sleep 1
     kill -INT "$tpid"; wait "$tpid" || true

@@ -89,7 +89,8 @@ for round in $(seq "$rounds"); do
         --forward-mode=io --burst=32 --nb-cores=1 --auto-start --stats-period 1 --total-num-mbufs=16384 \
         </dev/null >"$work/testpmd.log" 2>&1 &
     tpid=$!
-    sleep 4
+    testpmd_ready "$work/testpmd.log"
+    sleep 0.5
     a0=$(arrived); s0=$(sunk); read -r sent took < <(blast); sleep 0.5; a1=$(arrived); s1=$(sunk)
     kill -INT "$tpid"; wait "$tpid" || true
     got=$((s1 - s0))

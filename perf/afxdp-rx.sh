@@ -112,7 +112,8 @@ for round in $(seq "$rounds"); do
         --forward-mode=rxonly --burst=32 --nb-cores=1 --auto-start --stats-period 1 --total-num-mbufs=16384 \
         </dev/null >"$work/testpmd.log" 2>&1 &
     tpid=$!
-    sleep 4
+    testpmd_ready "$work/testpmd.log"
+    sleep 0.5
     a0=$(arrived); read -r sent took < <(blast); sleep 0.5; a1=$(arrived)
     kill -INT "$tpid"; wait "$tpid" || true
     got=$(grep -E "RX-packets:" "$work/testpmd.log" | tail -1 | sed -E 's/.*RX-packets: *([0-9]+).*/\1/')
@@ -169,7 +170,7 @@ for rate in ${ladder//,/ }; do
                     --vdev=net_af_xdp0,iface=xrx0,busy_budget=0 -- \
                     --forward-mode=rxonly --burst=32 --nb-cores=1 --auto-start --stats-period 1 --total-num-mbufs=16384 \
                     </dev/null >"$work/testpmd.log" 2>&1 &
-                pid=$!; sleep 4 ;;
+                pid=$!; testpmd_ready "$work/testpmd.log"; sleep 0.5 ;;
             ceiling)
                 ip netns exec "$rx" "$xdp_drop" --iface xrx0 --mode native --seconds $((secs + 60)) >"$work/drop.json" &
                 pid=$!; sleep 1 ;;

@@ -51,5 +51,17 @@ netns() {
 }
 
 eal() { echo "--no-pci --no-huge -m 512 --file-prefix $1 --log-level=lib.eal:error"; }
+# Waits (30 s at most) until the testpmd logging to $1 forwards: its set-up
+# (512 MiB of memory touched page by page without huge pages) takes from
+# under a second to several, longer when a busy-polling lcore shares its
+# main lcore's CPU, and must not count as sending or receiving time.
+testpmd_ready() {
+    local i
+    for i in $(seq 150); do
+        grep -q "packet forwarding - ports=" "$1" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    echo "testpmd did not start forwarding in 30 s:" >&2; tail -20 "$1" >&2; return 1
+}
 median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
 minmax() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "[%.3f-%.3f]", lo, hi}'; }
