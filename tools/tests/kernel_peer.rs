@@ -1072,36 +1072,8 @@ fn strata_fwd_rxonly_over_afxdp_takes_every_frame_and_gives_every_buffer_back() 
     if !can_run() {
         return;
     }
-    let a = Netns::new("ra");
-    let mut f = Netns::new("rf");
-    run(Command::new("ip").args([
-        "link", "add", "sra0", "netns", &a.name, "type", "veth", "peer", "name", "srf0", "netns",
-        &f.name,
-    ]));
-    a.ip(&["link", "set", "sra0", "up"]);
-    f.ip(&["link", "set", "srf0", "up"]);
-    // NAPI on the receiving end (GRO on, set while up), so frames sent
-    // through XDP are received.
-    run(f.exec("ethtool").args(["-K", "srf0", "gro", "on"]));
-    let fwd = f
-        .exec(env!("CARGO_BIN_EXE_strata"))
-        .args([
-            "fwd",
-            "--iface",
-            "srf0",
-            "--backend",
-            "afxdp",
-            "--xdp-mode",
-            "native",
-        ])
-        .args(["--mode", "rxonly", "--duration", "60", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start strata fwd");
-    f.children.push(fwd);
-    std::thread::sleep(Duration::from_millis(1500));
-    let dst_mac = mac_of(&f, "srf0");
+    let (a, mut f, dst_mac) =
+        fwd_rxonly_beside("r", &["--backend", "afxdp", "--xdp-mode", "native"]);
     for _ in 0..2 {
         let out = run(a.exec(env!("CARGO_BIN_EXE_strata")).args([
             "gen",
@@ -1153,29 +1125,8 @@ fn strata_fwd_rxonly_over_afpacket_counts_what_its_ring_had_no_room_for() {
     if !can_run() {
         return;
     }
-    let a = Netns::new("pa");
-    let mut f = Netns::new("pf");
-    run(Command::new("ip").args([
-        "link", "add", "spa0", "netns", &a.name, "type", "veth", "peer", "name", "spf0", "netns",
-        &f.name,
-    ]));
-    a.ip(&["link", "set", "spa0", "up"]);
-    f.ip(&["link", "set", "spf0", "up"]);
-    // NAPI on the receiving end (GRO on, set while up), so frames sent
-    // through XDP reach the stack and the packet socket.
-    run(f.exec("ethtool").args(["-K", "spf0", "gro", "on"]));
-    let fwd = f
-        .exec(env!("CARGO_BIN_EXE_strata"))
-        .args(["fwd", "--iface", "spf0", "--backend", "afpacket"])
-        .args(["--mode", "rxonly", "--duration", "60", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start strata fwd");
-    let pid = fwd.id().to_string();
-    f.children.push(fwd);
-    std::thread::sleep(Duration::from_millis(1500));
-    let dst_mac = mac_of(&f, "spf0");
+    let (a, mut f, dst_mac) = fwd_rxonly_beside("p", &["--backend", "afpacket"]);
+    let pid = f.children[0].id().to_string();
     run(Command::new("kill").args(["-STOP", &pid]));
     let out = run(a.exec(env!("CARGO_BIN_EXE_strata")).args([
         "gen",
@@ -1211,6 +1162,38 @@ fn strata_fwd_rxonly_over_afpacket_counts_what_its_ring_had_no_room_for() {
     assert!(lost >= 140000, "{stdout}");
     assert!(rx + lost >= 200000 && rx + lost < 200100, "{stdout}");
     assert_eq!(r["fwd"]["buffers_home"], true, "{stdout}");
+}
+
+/// Two namespaces `{tag}a` and `{tag}f` joined by a veth pair (`s{tag}a0`,
+/// `s{tag}f0`), and `strata fwd --mode rxonly` with `backend` on the `f`
+/// end (`f`'s first child), started and given time to open; returns them
+/// and the MAC of the receiving end.
+fn fwd_rxonly_beside(tag: &str, backend: &[&str]) -> (Netns, Netns, String) {
+    let a = Netns::new(&format!("{tag}a"));
+    let mut f = Netns::new(&format!("{tag}f"));
+    let (a_if, f_if) = (format!("s{tag}a0"), format!("s{tag}f0"));
+    run(Command::new("ip").args([
+        "link", "add", &a_if, "netns", &a.name, "type", "veth", "peer", "name", &f_if, "netns",
+        &f.name,
+    ]));
+    a.ip(&["link", "set", &a_if, "up"]);
+    f.ip(&["link", "set", &f_if, "up"]);
+    // NAPI on the receiving end (GRO on, set while up), so frames sent
+    // through XDP are received (by an XDP program or the stack).
+    run(f.exec("ethtool").args(["-K", &f_if, "gro", "on"]));
+    let fwd = f
+        .exec(env!("CARGO_BIN_EXE_strata"))
+        .args(["fwd", "--iface", &f_if])
+        .args(backend)
+        .args(["--mode", "rxonly", "--duration", "60", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start strata fwd");
+    f.children.push(fwd);
+    std::thread::sleep(Duration::from_millis(1500));
+    let mac = mac_of(&f, &f_if);
+    (a, f, mac)
 }
 
 /// Stops the `strata fwd --json` that is `f`'s first child with Ctrl-C:
