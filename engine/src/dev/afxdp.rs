@@ -273,8 +273,9 @@ const WHOLE_BUDGET_HOLDS: Duration = Duration::from_millis(1);
 /// whether it is now.
 ///
 /// A receiving thread is now and then held off for a millisecond or more
-/// (on this project's VMs, up to about 3 ms while a local sender runs): the
-/// frames that arrive meanwhile need room in the fill ring. While the whole
+/// (on this project's VMs, 1 to 7 ms about once a second while a local
+/// sender runs): the frames that arrive meanwhile need room in the fill
+/// ring. While the whole
 /// budget holds at least [`WHOLE_BUDGET_HOLDS`] of arrivals, it is all kept
 /// there (4096 frames: up to about 4 Mpps); faster, no depth the budget
 /// allows rides out such a stall, and the ring is kept at the polling fill,
