@@ -1075,27 +1075,7 @@ fn strata_fwd_rxonly_over_afxdp_takes_every_frame_and_gives_every_buffer_back() 
     let (a, mut f, dst_mac) =
         fwd_rxonly_beside("r", &["--backend", "afxdp", "--xdp-mode", "native"]);
     for _ in 0..2 {
-        let out = run(a.exec(env!("CARGO_BIN_EXE_strata")).args([
-            "gen",
-            "--live-frames",
-            "--iface",
-            "sra0",
-            "--ip",
-            "10.78.0.1/24",
-            "--dst",
-            "10.78.0.2:9",
-            "--dst-mac",
-            &dst_mac,
-            "--size",
-            "18",
-            "--rate",
-            "200000",
-            "--count",
-            "30000",
-            "--json",
-        ]));
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("gen's JSON");
-        assert_eq!(report["gen"]["sent"], 30000, "{report}");
+        live_frames(&a, "sra0", &dst_mac, "200000", 30000);
         // A pause: the receiver goes to sleep.
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -1128,28 +1108,8 @@ fn strata_fwd_rxonly_over_afpacket_counts_what_its_ring_had_no_room_for() {
     let (a, mut f, dst_mac) = fwd_rxonly_beside("p", &["--backend", "afpacket"]);
     let pid = f.children[0].id().to_string();
     run(Command::new("kill").args(["-STOP", &pid]));
-    let out = run(a.exec(env!("CARGO_BIN_EXE_strata")).args([
-        "gen",
-        "--live-frames",
-        "--iface",
-        "spa0",
-        "--ip",
-        "10.79.0.1/24",
-        "--dst",
-        "10.79.0.2:9",
-        "--dst-mac",
-        &dst_mac,
-        "--size",
-        "18",
-        "--rate",
-        "1000000",
-        "--count",
-        "200000",
-        "--json",
-    ]));
+    live_frames(&a, "spa0", &dst_mac, "1000000", 200000);
     run(Command::new("kill").args(["-CONT", &pid]));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("gen's JSON");
-    assert_eq!(report["gen"]["sent"], 200000, "{report}");
     std::thread::sleep(Duration::from_millis(500));
     let (r, stdout) = stop_fwd(&mut f);
     let port = &r["fwd"]["ports"][0];
@@ -1194,6 +1154,33 @@ fn fwd_rxonly_beside(tag: &str, backend: &[&str]) -> (Netns, Netns, String) {
     std::thread::sleep(Duration::from_millis(1500));
     let mac = mac_of(&f, &f_if);
     (a, f, mac)
+}
+
+/// `strata gen --live-frames` from `iface` in `a`: `count` 64-byte frames
+/// to `dst_mac` at `rate` per second, every one of them sent.
+fn live_frames(a: &Netns, iface: &str, dst_mac: &str, rate: &str, count: u64) {
+    let count_text = count.to_string();
+    let report = gen(
+        a,
+        &[
+            "--live-frames",
+            "--iface",
+            iface,
+            "--ip",
+            "10.78.0.1/24",
+            "--dst",
+            "10.78.0.2:9",
+            "--dst-mac",
+            dst_mac,
+            "--size",
+            "18",
+            "--rate",
+            rate,
+            "--count",
+            &count_text,
+        ],
+    );
+    assert_eq!(report["gen"]["sent"], count, "{report}");
 }
 
 /// Stops the `strata fwd --json` that is `f`'s first child with Ctrl-C:
